@@ -1,0 +1,56 @@
+# testyard: `make run` starts it, `make test` proves it. Both set everything up first.
+SHELL := /bin/bash
+PYTHON ?= python3
+UV_VERSION := 0.13.8
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+PORT ?= 8000
+PYTEST_ARGS ?=
+
+.PHONY: run test setup web lint typecheck system-packages clean
+
+run: setup web
+	$(VENV)/bin/testyard serve --host 127.0.0.1 --port $(PORT)
+
+test: setup web system-packages
+	$(VENV)/bin/ruff check src tests
+	$(VENV)/bin/ruff format --check src tests
+	$(VENV)/bin/mypy
+	$(VENV)/bin/python -m pytest -n auto $(PYTEST_ARGS)
+
+setup: $(VENV)/.synced
+
+# uv itself lives in a small bootstrap environment, so nothing is installed globally.
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+$(VENV)/.synced: $(UV) pyproject.toml uv.lock
+	$(UV) sync --frozen --python $(PYTHON)
+	touch $@
+
+# The web UI is built into the package when its source is present.
+web:
+	@if [ -f web/package.json ]; then \
+		cd web && { [ -d node_modules ] || npm ci --no-audit --no-fund; } && npm run build; \
+	fi
+
+# Services the tests start themselves: PostgreSQL server binaries.
+system-packages:
+	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql; \
+		else \
+			echo "PostgreSQL server binaries missing: sudo apt-get install postgresql" >&2; exit 1; \
+		fi; \
+	fi
+
+lint:
+	$(VENV)/bin/ruff check src tests && $(VENV)/bin/ruff format --check src tests
+
+typecheck:
+	$(VENV)/bin/mypy
+
+clean:
+	rm -rf $(VENV) $(TOOLS) testyard-data

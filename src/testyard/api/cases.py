@@ -1,0 +1,122 @@
+"""Cases: pytest test modules."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query, status
+from pydantic import BaseModel, Field
+
+from testyard.api.deps import CurrentUser, ProjectEditor, ProjectViewer, SessionDep
+from testyard.api.schemas import Order, Page, PageNo, PerPage, Public, UserRef
+from testyard.services import cases
+
+router = APIRouter(prefix="/projects/{pid}/cases", tags=["cases"])
+
+
+class CaseCreate(BaseModel):
+    name: str = Field(max_length=200)
+    path: str | None = Field(
+        default=None, max_length=255, description="defaults to tests/test_<name>.py"
+    )
+    description: str = Field(default="", max_length=10_000)
+    code: str = ""
+    tags: list[str] = Field(default_factory=list, max_length=20)
+
+
+class CaseUpdate(BaseModel):
+    name: str | None = Field(default=None, max_length=200)
+    path: str | None = Field(default=None, max_length=255)
+    description: str | None = Field(default=None, max_length=10_000)
+    code: str | None = None
+    tags: list[str] | None = Field(default=None, max_length=20)
+    version: int | None = Field(
+        default=None, description="the version you edited: a stale one is a 409"
+    )
+
+
+class CaseCopy(BaseModel):
+    name: str | None = Field(default=None, max_length=200)
+    path: str | None = Field(default=None, max_length=255)
+
+
+class CasePublic(Public):
+    id: int
+    name: str
+    path: str
+    description: str
+    code: str
+    tags: list[str]
+    version: int
+    author: UserRef | None
+    created_at: datetime
+    updated_at: datetime
+
+
+@router.get("")
+def list_cases(
+    project: ProjectViewer,
+    session: SessionDep,
+    q: Annotated[str | None, Query(max_length=200, description="in name or description")] = None,
+    tag: Annotated[str | None, Query(max_length=50)] = None,
+    code: Annotated[str | None, Query(max_length=200, description="substring of the code")] = None,
+    page: PageNo = 1,
+    per_page: PerPage = 50,
+    order: Order = None,
+) -> Page[CasePublic]:
+    """The project's cases, filtered and paginated."""
+    found = cases.list_cases(
+        session, project, q=q, tag=tag, code=code, page=page, per_page=per_page, order=order
+    )
+    return Page(
+        items=[CasePublic.model_validate(c) for c in found.items],
+        total=found.total,
+        page=found.page,
+        per_page=found.per_page,
+    )
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+def create_case(
+    body: CaseCreate, project: ProjectEditor, user: CurrentUser, session: SessionDep
+) -> CasePublic:
+    """Add a case; its code must compile and its path be free."""
+    fields = body.model_dump(exclude_none=True)
+    return CasePublic.model_validate(cases.create_case(session, project, user, fields))
+
+
+@router.get("/{cid}")
+def get_case(cid: int, project: ProjectViewer, session: SessionDep) -> CasePublic:
+    """One case."""
+    return CasePublic.model_validate(cases.get_case(session, project, cid))
+
+
+@router.patch("/{cid}")
+def update_case(
+    cid: int, body: CaseUpdate, project: ProjectEditor, session: SessionDep
+) -> CasePublic:
+    """Change a case; send the ``version`` you edited to detect concurrent saves."""
+    case = cases.get_case(session, project, cid)
+    fields = body.model_dump(exclude_unset=True, exclude_none=True)
+    return CasePublic.model_validate(cases.update_case(session, case, fields))
+
+
+@router.post("/{cid}/copy", status_code=status.HTTP_201_CREATED)
+def copy_case(
+    cid: int,
+    project: ProjectEditor,
+    user: CurrentUser,
+    session: SessionDep,
+    body: CaseCopy | None = None,
+) -> CasePublic:
+    """Copy a case under a new name and a free path."""
+    case = cases.get_case(session, project, cid)
+    fields = body.model_dump(exclude_none=True) if body else {}
+    return CasePublic.model_validate(cases.copy_case(session, case, user, fields))
+
+
+@router.delete("/{cid}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_case(cid: int, project: ProjectEditor, session: SessionDep) -> None:
+    """Delete a case; it leaves every plan it was in."""
+    cases.delete_case(session, cases.get_case(session, project, cid))

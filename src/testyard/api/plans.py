@@ -1,0 +1,199 @@
+"""Plans: ordered cases, how to run them, and their trigger."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, status
+from pydantic import BaseModel, Field
+
+from testyard.api.deps import ProjectEditor, ProjectViewer, SessionDep
+from testyard.api.schemas import Order, Page, PageNo, PerPage
+from testyard.db.models import Plan
+from testyard.services import plans
+
+router = APIRouter(prefix="/projects/{pid}/plans", tags=["plans"])
+
+Workers = Literal["auto"] | Annotated[int, Field(ge=0, le=256)]
+Dist = Literal["auto", "load", "loadscope", "loadfile", "loadgroup", "worksteal", "each",
+               "duration", "no"]  # fmt: skip
+
+
+class Trigger(BaseModel):
+    kind: Literal["none", "cron", "interval", "date"] = "none"
+    expression: str | None = Field(default=None, max_length=200, description="crontab, 5 fields")
+    seconds: int | None = Field(default=None, description="interval period")
+    at: datetime | None = Field(default=None, description="one-off fire time")
+    timezone: str | None = Field(
+        default=None, max_length=64, description="IANA name; the server's zone by default"
+    )
+
+
+class Notify(BaseModel):
+    when: Literal["always", "failure", "success", "change"] = "failure"
+    channel_ids: list[int] = Field(default_factory=list)
+
+
+class PlanFields(BaseModel):
+    description: str | None = Field(default=None, max_length=10_000)
+    case_ids: list[int] | None = Field(default=None, max_length=10_000)
+    environment: str | None = Field(default=None, description="environment name")
+    workers: Workers | None = None
+    dist: Dist | None = None
+    retries: int | None = Field(default=None, ge=0, le=10)
+    timeout_s: int | None = Field(default=None, ge=1, le=7 * 24 * 3600)
+    mode: Literal["normal", "staged"] | None = None
+    deadline_s: int | None = Field(default=None, ge=1, le=7 * 24 * 3600)
+    on_overlap: Literal["skip", "queue"] | None = None
+    trigger: Trigger | None = None
+    enabled: bool | None = None
+    notify: Notify | None = None
+
+
+class PlanCreate(PlanFields):
+    name: str = Field(max_length=100)
+
+
+class PlanUpdate(PlanFields):
+    name: str | None = Field(default=None, max_length=100)
+
+
+class CasesAdd(BaseModel):
+    case_ids: list[int] = Field(min_length=1, max_length=10_000)
+    position: int | None = Field(default=None, ge=0, description="where to insert; end if omitted")
+
+
+class CasesOrder(BaseModel):
+    case_ids: list[int] = Field(max_length=10_000)
+
+
+class PlanPublic(BaseModel):
+    id: int
+    name: str
+    description: str
+    case_ids: list[int]
+    environment: str | None
+    workers: Workers
+    dist: str
+    retries: int
+    timeout_s: int | None
+    mode: str
+    deadline_s: int | None
+    on_overlap: str
+    trigger: Trigger
+    enabled: bool
+    notify: Notify
+    created_at: datetime
+    updated_at: datetime
+
+
+def _public(plan: Plan) -> PlanPublic:
+    return PlanPublic(
+        id=plan.id,
+        name=plan.name,
+        description=plan.description,
+        case_ids=plans.case_ids(plan),
+        environment=plan.environment.name if plan.environment else None,
+        workers=int(plan.workers) if plan.workers.isdigit() else "auto",
+        dist=plan.dist,
+        retries=plan.retries,
+        timeout_s=plan.timeout_s,
+        mode=plan.mode,
+        deadline_s=plan.deadline_s,
+        on_overlap=plan.on_overlap,
+        trigger=Trigger(
+            kind=plan.trigger_kind,  # type: ignore[arg-type]
+            expression=plan.trigger_expression,
+            seconds=plan.trigger_seconds,
+            at=plan.trigger_at,
+            timezone=plan.trigger_timezone,
+        ),
+        enabled=plan.enabled,
+        notify=Notify(**plan.notify) if plan.notify else Notify(),
+        created_at=plan.created_at,
+        updated_at=plan.updated_at,
+    )
+
+
+def _fields(body: PlanFields) -> dict[str, Any]:
+    fields = body.model_dump(exclude_unset=True)
+    for key in ("description", "workers", "dist", "retries", "mode", "on_overlap", "enabled"):
+        if key in fields and fields[key] is None:
+            del fields[key]  # null means "leave as is" for fields that cannot be empty
+    if "workers" in fields:
+        fields["workers"] = str(fields["workers"])
+    return fields
+
+
+@router.get("")
+def list_plans(
+    project: ProjectViewer,
+    session: SessionDep,
+    name: Annotated[str | None, Query(max_length=100, description="substring of the name")] = None,
+    page: PageNo = 1,
+    per_page: PerPage = 50,
+    order: Order = None,
+) -> Page[PlanPublic]:
+    """The project's plans."""
+    found = plans.list_plans(session, project, name=name, page=page, per_page=per_page, order=order)
+    return Page(
+        items=[_public(p) for p in found.items],
+        total=found.total,
+        page=found.page,
+        per_page=found.per_page,
+    )
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+def create_plan(body: PlanCreate, project: ProjectEditor, session: SessionDep) -> PlanPublic:
+    """Create a plan; its trigger is validated before anything is saved."""
+    return _public(plans.create_plan(session, project, _fields(body)))
+
+
+@router.get("/{plid}")
+def get_plan(plid: int, project: ProjectViewer, session: SessionDep) -> PlanPublic:
+    """One plan."""
+    return _public(plans.get_plan(session, project, plid))
+
+
+@router.patch("/{plid}")
+def update_plan(
+    plid: int, body: PlanUpdate, project: ProjectEditor, session: SessionDep
+) -> PlanPublic:
+    """Change a plan; ``case_ids`` replaces the ordered list of cases."""
+    plan = plans.get_plan(session, project, plid)
+    return _public(plans.update_plan(session, plan, _fields(body)))
+
+
+@router.delete("/{plid}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_plan(plid: int, project: ProjectEditor, session: SessionDep) -> None:
+    """Delete a plan (its past runs stay in the history)."""
+    plans.delete_plan(session, plans.get_plan(session, project, plid))
+
+
+@router.post("/{plid}/cases")
+def add_plan_cases(
+    plid: int, body: CasesAdd, project: ProjectEditor, session: SessionDep
+) -> PlanPublic:
+    """Add cases to a plan, at the end or at ``position``."""
+    plan = plans.get_plan(session, project, plid)
+    return _public(plans.add_cases(session, plan, body.case_ids, body.position))
+
+
+@router.put("/{plid}/cases")
+def reorder_plan_cases(
+    plid: int, body: CasesOrder, project: ProjectEditor, session: SessionDep
+) -> PlanPublic:
+    """Reorder a plan's cases: the body lists exactly its cases, in the new order."""
+    plan = plans.get_plan(session, project, plid)
+    return _public(plans.reorder_cases(session, plan, body.case_ids))
+
+
+@router.delete("/{plid}/cases/{cid}")
+def remove_plan_case(
+    plid: int, cid: int, project: ProjectEditor, session: SessionDep
+) -> PlanPublic:
+    """Take a case out of a plan (the case itself stays)."""
+    plan = plans.get_plan(session, project, plid)
+    return _public(plans.remove_case(session, plan, cid))

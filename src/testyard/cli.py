@@ -1,0 +1,86 @@
+"""The ``testyard`` command line."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from testyard.config import Settings
+from testyard.db.engine import make_engine, make_session_factory, transaction
+from testyard.db.migrate import current_revision, upgrade
+from testyard.services import users
+from testyard.services.errors import ServiceError
+
+app = typer.Typer(help="testyard: a self-hosted platform for pytest test automation.")
+db_app = typer.Typer(help="Database maintenance.")
+app.add_typer(db_app, name="db")
+
+
+def _engine(settings: Settings):  # type: ignore[no-untyped-def]
+    if settings.database_url is None:
+        settings.ensure_data_dir()
+    return make_engine(settings.resolved_database_url)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
+    no_scheduler: Annotated[
+        bool, typer.Option("--no-scheduler", help="do not run the scheduler in this process")
+    ] = False,
+) -> None:
+    """Start the API and web UI (and, by default, the scheduler and the local executor)."""
+    from testyard.api.app import create_app
+
+    settings = Settings()
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    uvicorn.run(
+        create_app(settings),
+        host=host,
+        port=port,
+        log_level=settings.log_level,
+        timeout_graceful_shutdown=5,
+    )
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Bring the database schema up to date."""
+    engine = _engine(Settings())
+    upgrade(engine)
+    typer.echo(f"database at revision {current_revision(engine)}")
+
+
+@app.command()
+def createuser(
+    name: Annotated[str, typer.Argument(help="the username")],
+    admin: Annotated[bool, typer.Option("--admin", help="make the user an administrator")] = False,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="read the password from standard input")
+    ] = False,
+) -> None:
+    """Create a user account."""
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
+    engine = _engine(Settings())
+    upgrade(engine)
+    try:
+        with transaction(make_session_factory(engine)) as session:
+            users.create_user(session, name, password, is_admin=admin)
+    except ServiceError as exc:
+        typer.echo(f"error: {exc.message}", err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(f"created user {name!r}" + (" (administrator)" if admin else ""))
+
+
+if __name__ == "__main__":
+    app()

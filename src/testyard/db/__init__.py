@@ -1,0 +1,2 @@
+"""The database: engine and sessions, SQLAlchemy models, Alembic migrations.
+Nothing here knows about HTTP; services use the models through a session."""
