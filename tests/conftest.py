@@ -14,13 +14,13 @@ import pytest
 from sqlalchemy import Engine, text
 from starlette.testclient import TestClient
 
+from tests.support.api import Api, login
+from tests.support.postgres import PostgresServer
 from testyard.api.app import create_app
 from testyard.config import Settings
 from testyard.db.engine import make_engine
 from testyard.db.migrate import upgrade
 from testyard.db.models import Base
-from tests.support.api import Api, login
-from tests.support.postgres import PostgresServer
 
 ADMIN_PASSWORD = "admin-password-1"
 
@@ -46,9 +46,7 @@ def db_backend(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture(scope="session")
-def migrated_urls(
-    tmp_path_factory: pytest.TempPathFactory, worker_id_str: str
-) -> dict[str, str]:
+def migrated_urls(tmp_path_factory: pytest.TempPathFactory, worker_id_str: str) -> dict[str, str]:
     """Database URLs per backend, created lazily and migrated once per session."""
     return {}
 

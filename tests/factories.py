@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import time
 from typing import Any
 
 from tests.support.api import PASSWORD, Api, login
@@ -37,8 +38,9 @@ def make_environment(api: Api, pid: int, name: str = "qa", **fields: Any) -> dic
     return result
 
 
-def make_variable(api: Api, pid: int, eid: int, name: str, value: str, *, secret: bool = False
-                  ) -> dict[str, Any]:  # fmt: skip
+def make_variable(
+    api: Api, pid: int, eid: int, name: str, value: str, *, secret: bool = False
+) -> dict[str, Any]:
     body = {"name": name, "value": value, "secret": secret}
     result: dict[str, Any] = api.post(f"/projects/{pid}/environments/{eid}/variables", body)
     return result
@@ -64,3 +66,38 @@ def make_plan(api: Api, pid: int, **fields: Any) -> dict[str, Any]:
 def add_member(owner: Api, pid: int, member: Api, role: str) -> None:
     user = member.get("/me")
     owner.post(f"/projects/{pid}/members", {"user_id": user["id"], "role": role})
+
+
+FINISHED = {"passed", "failed", "error", "cancelled", "timed_out", "interrupted"}
+
+
+def wait_for_run(
+    api: Api, run_id: int, timeout: float = 90.0, until: set[str] = FINISHED
+) -> dict[str, Any]:
+    """Poll the run until its status is in ``until``; fail with the run if it never is."""
+    deadline = time.monotonic() + timeout
+    run: dict[str, Any] = api.get(f"/runs/{run_id}")
+    while run["status"] not in until:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"run {run_id} still {run['status']} after {timeout}s: {run}")
+        time.sleep(0.1)
+        run = api.get(f"/runs/{run_id}")
+    return run
+
+
+def start_run(api: Api, pid: int, **body: Any) -> int:
+    answer: dict[str, Any] = api.post(f"/projects/{pid}/runs", body, status=202)
+    return int(answer["id"])
+
+
+def run_code(api: Api, pid: int, code: str, **body: Any) -> dict[str, Any]:
+    """Save ``code`` as a new case, run it, and return the finished run."""
+    case = make_case(api, pid, code=code)
+    run_id = start_run(api, pid, case_ids=[case["id"]], **body)
+    return wait_for_run(api, run_id)
+
+
+def results_of(api: Api, run_id: int, **params: Any) -> dict[str, dict[str, Any]]:
+    """The run's results keyed by node id (final attempts unless attempts=all)."""
+    page = api.get(f"/runs/{run_id}/results", params={"per_page": 1000, **params})
+    return {r["nodeid"]: r for r in page["items"]}

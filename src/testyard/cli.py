@@ -82,5 +82,47 @@ def createuser(
     typer.echo(f"created user {name!r}" + (" (administrator)" if admin else ""))
 
 
+@app.command()
+def run(
+    project: Annotated[str, typer.Option(help="project name or id")],
+    plan: Annotated[str | None, typer.Option(help="plan name")] = None,
+    case: Annotated[list[int] | None, typer.Option(help="case id (repeatable)")] = None,
+    env: Annotated[str | None, typer.Option(help="environment name")] = None,
+    follow: Annotated[bool, typer.Option(help="show progress until the run ends")] = False,
+    url: Annotated[str | None, typer.Option(help="server URL (TESTYARD_URL)")] = None,
+    token: Annotated[str | None, typer.Option(help="API token (TESTYARD_TOKEN)")] = None,
+) -> None:
+    """Start a run of a plan or of cases; with --follow, exit 0 only if it passed."""
+    from rich.console import Console
+
+    from testyard.client import Client, ClientError
+    from testyard.follow import follow as follow_run
+    from testyard.follow import print_summary
+
+    settings = Settings()
+    console = Console(stderr=False)
+    if (plan is None) == (not case):
+        typer.echo("error: give --plan NAME or --case ID (one of them)", err=True)
+        raise typer.Exit(2)
+    try:
+        client = Client(url or settings.url, token or settings.token)
+        pid = client.project_id(project)
+        body: dict[str, object] = {"environment": env, "source": "cli"}
+        if plan is not None:
+            body["plan_id"] = client.plan_id(pid, plan)
+        else:
+            body["case_ids"] = case
+        created = client.call("POST", f"/projects/{pid}/runs", json=body)
+        typer.echo(f"run {created['id']} queued")
+        if not follow:
+            return
+        finished = follow_run(client, created["id"], console)
+        print_summary(client, finished, console)
+    except ClientError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    raise typer.Exit(0 if finished["status"] == "passed" else 1)
+
+
 if __name__ == "__main__":
     app()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import sys
+import tempfile
 from functools import cached_property
 from pathlib import Path
 
@@ -29,12 +31,43 @@ class Settings(BaseSettings):
     sqlite_busy_timeout_ms: int = 30_000
     log_level: str = "info"
 
+    # The command line as a client of a running server (`testyard run`).
+    url: str = "http://127.0.0.1:8000"
+    token: str | None = None
+
+    # Execution: see docs/architecture.md, "Running a run".
+    max_concurrent_runs: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1)
+    work_dir: Path | None = None
+    run_as_user: str | None = None
+    #: The interpreter run environments are built from; with a run-as user it must be
+    #: usable by that user (e.g. /usr/bin/python3), not one under root's home.
+    run_python: Path = Path(sys.executable)
+    run_memory_mb: int = Field(default=4096, ge=64)
+    run_cpu_s: int = Field(default=3600, ge=1)
+    run_open_files: int = Field(default=4096, ge=64)
+    output_cap_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    test_timeout_s: int = Field(default=300, ge=1)
+    run_timeout_s: int = Field(default=6 * 3600, ge=1)
+    dispatch_interval_s: float = Field(default=0.5, gt=0)
+
     @cached_property
     def resolved_database_url(self) -> str:
         """The configured URL, or SQLite in the data directory (the embedded default)."""
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'testyard.db').resolve()}"
+
+    @cached_property
+    def resolved_work_dir(self) -> Path:
+        """Workspaces and cached Python environments: outside the data directory, so a
+        run-as user can use them without reading testyard's own data."""
+        if self.work_dir is not None:
+            return self.work_dir.resolve()
+        return Path(tempfile.gettempdir()) / f"testyard-work-{os.getuid()}"
+
+    @property
+    def artifacts_dir(self) -> Path:
+        return self.data_dir.resolve() / "artifacts"
 
     def ensure_data_dir(self) -> Path:
         self.data_dir.mkdir(parents=True, exist_ok=True)

@@ -30,7 +30,11 @@ class Api:
         assert response.status_code == status, (
             f"{method} {path}: expected {status}, got {response.status_code}: {response.text}"
         )
-        return response.json() if response.content else None
+        if not response.content:
+            return None
+        if response.headers.get("content-type", "").startswith("application/json"):
+            return response.json()
+        return response.text
 
     def get(self, path: str, **kw: Any) -> Any:
         return self.expect(200, "GET", path, **kw)

@@ -62,10 +62,29 @@ class PostgresServer:
 
     def start(self) -> PostgresServer:
         if not self.datadir.exists():
-            self._run("initdb", "-D", str(self.datadir), "-U", "postgres", "--auth=trust",
-                      "-E", "UTF8", "--no-sync", "--locale=C")  # fmt: skip
-        self._run("pg_ctl", "-D", str(self.datadir), "-w", "-l", str(self.root / "log"),
-                  "-o", self._options(), "start")  # fmt: skip
+            self._run(
+                "initdb",
+                "-D",
+                str(self.datadir),
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "-E",
+                "UTF8",
+                "--no-sync",
+                "--locale=C",
+            )
+        self._run(
+            "pg_ctl",
+            "-D",
+            str(self.datadir),
+            "-w",
+            "-l",
+            str(self.root / "log"),
+            "-o",
+            self._options(),
+            "start",
+        )
         return self
 
     def _options(self) -> str:
@@ -77,8 +96,19 @@ class PostgresServer:
     def restart(self) -> None:
         """A fast restart: every open connection is cut, as when a server is restarted."""
         # -l again: without it the new server would hold our output pipe open.
-        self._run("pg_ctl", "-D", str(self.datadir), "-w", "-m", "fast", "-l",
-                  str(self.root / "log"), "-o", self._options(), "restart")  # fmt: skip
+        self._run(
+            "pg_ctl",
+            "-D",
+            str(self.datadir),
+            "-w",
+            "-m",
+            "fast",
+            "-l",
+            str(self.root / "log"),
+            "-o",
+            self._options(),
+            "restart",
+        )
 
     def stop(self) -> None:
         self._run("pg_ctl", "-D", str(self.datadir), "-w", "-m", "immediate", "stop")

@@ -15,6 +15,10 @@ from testyard.api.limits import BodyLimitMiddleware
 from testyard.config import Settings
 from testyard.db.engine import make_engine, make_session_factory, transaction
 from testyard.db.migrate import upgrade
+from testyard.execution.context import ExecutionContext
+from testyard.execution.local import LocalExecutor
+from testyard.execution.queue import Dispatcher
+from testyard.services import runs
 from testyard.services.users import ensure_first_admin
 
 log = logging.getLogger("testyard")
@@ -26,8 +30,10 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         start(app, settings, migrate=migrate)
-        yield
-        app.state.engine.dispose()
+        try:
+            yield
+        finally:
+            stop(app)
 
     app = FastAPI(
         title="testyard",
@@ -46,8 +52,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
 
 def start(app: FastAPI, settings: Settings, *, migrate: bool) -> None:
     """Open the database, bring its schema up to date, create the first admin."""
-    if settings.database_url is None:
-        settings.ensure_data_dir()
+    settings.ensure_data_dir()
     engine = make_engine(
         settings.resolved_database_url, sqlite_busy_timeout_ms=settings.sqlite_busy_timeout_ms
     )
@@ -60,3 +65,34 @@ def start(app: FastAPI, settings: Settings, *, migrate: bool) -> None:
     if generated:
         # Printed once, on purpose: the only way to learn the first password.
         log.warning("created user 'admin' with password: %s", generated)
+    if settings.executor == "local":
+        start_local_execution(app, settings)
+
+
+def start_local_execution(app: FastAPI, settings: Settings) -> None:
+    """Recover from a previous stop, then run queued runs in this process."""
+    with transaction(app.state.sessions) as session:
+        interrupted = runs.interrupt_running(session)
+    if interrupted:
+        log.warning("runs %s were running when the server stopped: interrupted", interrupted)
+    executor = LocalExecutor(ExecutionContext(settings=settings, sessions=app.state.sessions))
+    dispatcher = Dispatcher(
+        app.state.sessions,
+        executor,
+        limit=settings.max_concurrent_runs,
+        interval=settings.dispatch_interval_s,
+    )
+    executor.on_done = dispatcher.wake
+    app.state.executor, app.state.dispatcher = executor, dispatcher
+    dispatcher.start()
+
+
+def stop(app: FastAPI) -> None:
+    """Stop taking runs, interrupt the running ones, close the database."""
+    dispatcher = getattr(app.state, "dispatcher", None)
+    if dispatcher is not None:
+        dispatcher.stop()
+        app.state.executor.shutdown()
+    engine = getattr(app.state, "engine", None)
+    if engine is not None:
+        engine.dispose()

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, status
 from pydantic import BaseModel, Field
 
 from testyard.api.deps import CurrentUser, ProjectEditor, ProjectViewer, SessionDep
 from testyard.api.schemas import Order, Page, PageNo, PerPage, Public, UserRef
-from testyard.services import cases
+from testyard.services import cases, results
 
 router = APIRouter(prefix="/projects/{pid}/cases", tags=["cases"])
 
@@ -41,6 +41,13 @@ class CaseCopy(BaseModel):
     path: str | None = Field(default=None, max_length=255)
 
 
+class LatestResult(BaseModel):
+    run_id: int
+    outcome: str = Field(description="the worst outcome among the case's tests")
+    duration_s: float
+    finished_at: datetime | None
+
+
 class CasePublic(Public):
     id: int
     name: str
@@ -52,25 +59,40 @@ class CasePublic(Public):
     author: UserRef | None
     created_at: datetime
     updated_at: datetime
+    latest_result: LatestResult | None = Field(
+        default=None, description="with=latest_result: your latest run of this case"
+    )
 
 
 @router.get("")
 def list_cases(
     project: ProjectViewer,
+    user: CurrentUser,
     session: SessionDep,
     q: Annotated[str | None, Query(max_length=200, description="in name or description")] = None,
     tag: Annotated[str | None, Query(max_length=50)] = None,
-    code: Annotated[str | None, Query(max_length=200, description="substring of the code")] = None,
+    code: Annotated[str | None, Query(max_length=200, description="in the code, any case")] = None,
     page: PageNo = 1,
     per_page: PerPage = 50,
     order: Order = None,
+    with_: Annotated[
+        Literal["latest_result"] | None,
+        Query(alias="with", description="latest_result: add your latest result of each case"),
+    ] = None,
 ) -> Page[CasePublic]:
     """The project's cases, filtered and paginated."""
     found = cases.list_cases(
         session, project, q=q, tag=tag, code=code, page=page, per_page=per_page, order=order
     )
+    items = [CasePublic.model_validate(c) for c in found.items]
+    if with_ == "latest_result":
+        latest = results.latest_results(session, user, [c.id for c in items])
+        for item in items:
+            found_result = latest.get(item.id)
+            if found_result is not None:
+                item.latest_result = LatestResult(**vars(found_result))
     return Page(
-        items=[CasePublic.model_validate(c) for c in found.items],
+        items=items,
         total=found.total,
         page=found.page,
         per_page=found.per_page,

@@ -101,7 +101,9 @@ def update_environment(
     """Rename an environment or change its description."""
     env = envs.get_environment(session, project, eid)
     return EnvironmentPublic.model_validate(
-        envs.update_environment(session, env, body.model_dump(exclude_unset=True))
+        envs.update_environment(
+            session, env, body.model_dump(exclude_unset=True, exclude_none=True)
+        )
     )
 
 
@@ -141,7 +143,9 @@ def update_variable(
     """Change a variable; a secret keeps its value unless a new one is given."""
     env = envs.get_environment(session, project, eid)
     var = envs.get_variable(session, env, vid)
-    return _public(envs.update_variable(session, var, body.model_dump(exclude_unset=True)))
+    return _public(
+        envs.update_variable(session, var, body.model_dump(exclude_unset=True, exclude_none=True))
+    )
 
 
 @router.delete("/{eid}/variables/{vid}", status_code=status.HTTP_204_NO_CONTENT)

@@ -66,8 +66,10 @@ async def validation_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = exc.errors()
     first = errors[0] if errors else {"loc": (), "msg": "invalid request"}
-    loc = [str(part) for part in first.get("loc", ()) if part not in ("body", "query", "path")]
-    field = ".".join(loc) or None
+    loc = list(first.get("loc", ()))
+    if loc and loc[0] in ("body", "query", "path", "header", "cookie"):
+        loc = loc[1:]  # where the input came from; a field may itself be named "path"
+    field = ".".join(str(part) for part in loc) or None
     message = f"{field}: {first['msg']}" if field else str(first["msg"])
     details = [
         {"field": ".".join(str(p) for p in e.get("loc", ())[1:]), "message": e["msg"]}

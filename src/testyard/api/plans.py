@@ -15,9 +15,10 @@ from testyard.services import plans
 
 router = APIRouter(prefix="/projects/{pid}/plans", tags=["plans"])
 
-Workers = Literal["auto"] | Annotated[int, Field(ge=0, le=256)]
-Dist = Literal["auto", "load", "loadscope", "loadfile", "loadgroup", "worksteal", "each",
-               "duration", "no"]  # fmt: skip
+Workers = Literal["auto"] | Annotated[int, Field(ge=0, le=256, strict=True)]  # no true/false
+Dist = Literal[
+    "auto", "load", "loadscope", "loadfile", "loadgroup", "worksteal", "each", "duration", "no"
+]
 
 
 class Trigger(BaseModel):
@@ -103,7 +104,7 @@ def _public(plan: Plan) -> PlanPublic:
         deadline_s=plan.deadline_s,
         on_overlap=plan.on_overlap,
         trigger=Trigger(
-            kind=plan.trigger_kind,  # type: ignore[arg-type]
+            kind=plan.trigger_kind,
             expression=plan.trigger_expression,
             seconds=plan.trigger_seconds,
             at=plan.trigger_at,
@@ -118,7 +119,16 @@ def _public(plan: Plan) -> PlanPublic:
 
 def _fields(body: PlanFields) -> dict[str, Any]:
     fields = body.model_dump(exclude_unset=True)
-    for key in ("description", "workers", "dist", "retries", "mode", "on_overlap", "enabled"):
+    for key in (
+        "name",
+        "description",
+        "workers",
+        "dist",
+        "retries",
+        "mode",
+        "on_overlap",
+        "enabled",
+    ):
         if key in fields and fields[key] is None:
             del fields[key]  # null means "leave as is" for fields that cannot be empty
     if "workers" in fields:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from fastapi import APIRouter, status
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from testyard.api.deps import CurrentUser, ProjectEditor, ProjectOwner, ProjectViewer, SessionDep
 from testyard.api.schemas import Order, Page, PageNo, PerPage, Public, UserRef
@@ -44,6 +44,12 @@ class MemberSet(BaseModel):
     user_id: int | None = None
     username: str | None = Field(default=None, max_length=64)
     role: str = Field(description="owner, editor, runner or viewer")
+
+    @model_validator(mode="after")
+    def one_user(self) -> MemberSet:
+        if (self.user_id is None) == (self.username is None):
+            raise ValueError("give either user_id or username")
+        return self
 
 
 class MemberRole(BaseModel):
@@ -99,7 +105,8 @@ def update_project(
     body: ProjectUpdate, project: ProjectEditor, user: CurrentUser, session: SessionDep
 ) -> ProjectPublic:
     """Rename a project or change its description or Python requirements."""
-    projects.update_project(session, project, body.model_dump(exclude_unset=True))
+    fields = body.model_dump(exclude_unset=True, exclude_none=True)  # null: leave as is
+    projects.update_project(session, project, fields)
     return _public(project, session, user)
 
 

@@ -2,16 +2,38 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI, Request
 
-from testyard.api import auth, cases, environments, fixtures, health, plans, projects, users
+from testyard.api import (
+    auth,
+    cases,
+    environments,
+    fixtures,
+    health,
+    plans,
+    projects,
+    runs,
+    users,
+)
+from testyard.services.errors import NotFound
 
 API_PREFIX = "/api/v1"
 
 
+#: Ids are 32-bit on PostgreSQL: a larger one cannot exist.
+MAX_ID = 2**31 - 1
+
+
+def ids_in_range(request: Request) -> None:
+    """An id past what the database can hold is simply not found (not a server error)."""
+    for name, value in request.path_params.items():
+        if name.endswith("id") and value.lstrip("-").isdigit() and not 0 < int(value) <= MAX_ID:
+            raise NotFound(f"{name} {value} not found")
+
+
 def register(app: FastAPI) -> None:
-    api = APIRouter(prefix=API_PREFIX)
-    for module in (auth, users, projects, environments, fixtures, cases, plans):
+    api = APIRouter(prefix=API_PREFIX, dependencies=[Depends(ids_in_range)])
+    for module in (auth, users, projects, environments, fixtures, cases, plans, runs):
         api.include_router(module.router)
     app.include_router(api)
     app.include_router(health.router)

@@ -25,6 +25,7 @@ import pytest
 #: rewriting when it is loaded with ``-p`` (a warning, an error under -W error).
 PENDING_PREFIX = "[testyard:pending] "
 SKIPPED_PREFIX = "Skipped: "
+PHASES = ("setup", "call", "teardown")
 FAILING = ("failed", "error")
 WORKER_INFO_LINE = re.compile(r"\[[\w-]+\] \S+ -- Python \S+ ")
 #: The outcome pytest-rerunfailures gives a failed attempt it will retry.
@@ -80,7 +81,8 @@ class Attempt:
         return {
             "nodeid": self.nodeid,
             "outcome": outcome,
-            "when": decider.when,
+            # xdist reports a test that killed its worker with when="???".
+            "when": decider.when if decider.when in PHASES else "call",
             "attempt": self.number,
             "rerun": self.is_rerun,
             "worker": self.worker,
@@ -100,7 +102,7 @@ class Attempt:
             reason = str(getattr(decider, "wasxfail", ""))
             return reason or (failure_line(decider) if outcome == "xfailed" else "")
         if outcome in FAILING:
-            return failure_line(decider)
+            return failure_line(decider) or "the test did not finish (no call report)"
         return ""
 
     def _longrepr(self, outcome: str, decider: pytest.TestReport) -> str:

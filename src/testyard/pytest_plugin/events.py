@@ -110,7 +110,11 @@ def _is_machinery(filename: str) -> bool:
 def pytest_configure(config: pytest.Config) -> None:
     path = config.option.testyard_events
     if path and not hasattr(config, "workerinput"):
-        reporter = EventsReporter(open_stream(path), worker_count(config))
+        try:
+            stream = open_stream(path)
+        except OSError as exc:
+            raise pytest.UsageError(f"{OPTION}: cannot open {path}: {exc}") from exc
+        reporter = EventsReporter(stream, worker_count(config))
         config.stash[reporter_key] = reporter
         os.environ[CONTROLLER_PID_ENV] = str(os.getpid())
         config.pluginmanager.register(reporter, "testyard-events-reporter")

@@ -1,9 +1,10 @@
 """testyard's test-side helpers: the `env_vars` fixture, `pending()` and `once_per_run`.
 
-A pytest plugin: testyard loads it with ``-p testyard.pytest_plugin.helpers``; an
-exported project carries this file alone as ``testyard_helpers.py`` and registers it in
-its root conftest with ``pytest_plugins = ["testyard_helpers"]``. So it is self-contained:
-pytest and the standard library only, no relative imports.
+A pytest plugin, loaded with ``-p testyard.pytest_plugin.helpers``, or copied alone as
+a top-level module (``testyard_helpers.py``, or ``testyard.py``) into a run's or an
+exported project's rootdir and registered by the root conftest with ``pytest_plugins =
+["testyard_helpers"]`` (or ``-p testyard``). So it is self-contained: pytest and the
+standard library only, no relative imports.
 
 - ``env_vars``: a session fixture, the chosen environment's variables, read from
   ``testyard_vars.json`` in the rootdir; secret values come from the OS environment.
@@ -226,6 +227,7 @@ def _provide(
     yield _unpack(record, error, name)
     _mark_worker_done(directory, worker)
     if generator is not None:
+        _stop_test_timeout(config)
         _wait_for_workers(directory, worker, _xdist_worker_count(config), name)
         _finish(generator, name)
 
@@ -294,8 +296,8 @@ def _require_plugin(config: pytest.Config) -> None:
     names = (__name__, "testyard_helpers", "testyard.pytest_plugin.helpers")
     if not any(config.pluginmanager.has_plugin(plugin) for plugin in names):
         raise RuntimeError(
-            "once_per_run under pytest-xdist needs the testyard helpers plugin: add "
-            "pytest_plugins = ['testyard_helpers'] to the root conftest.py"
+            f"once_per_run under pytest-xdist needs {__name__!r} loaded as a plugin: "
+            f"pytest_plugins = [{__name__!r}] in the root conftest.py, or -p {__name__}"
         )
 
 
@@ -346,6 +348,19 @@ def _mark_worker_done(directory: Path, worker: str) -> None:
     (directory / f"done-{worker}").touch()
 
 
+def _stop_test_timeout(config: pytest.Config) -> None:
+    """Stop pytest-timeout's timer for the test whose teardown is now waiting.
+
+    Session fixtures are torn down in the teardown of a worker's last test, so the
+    wait for the other workers would count against that test's ``--timeout`` (and the
+    timeout would cut the teardown short). Uses pytest-timeout's own hook, if loaded.
+    """
+    item = config.stash.get(_last_item_key, None)
+    cancel = getattr(config.hook, "pytest_timeout_cancel_timer", None)
+    if item is not None and cancel is not None:
+        cancel(item=item)
+
+
 def _wait_for_workers(directory: Path, worker: str, count: int, name: str) -> None:
     timeout = float(os.environ.get(WAIT_TIMEOUT_ENV, DEFAULT_WAIT_TIMEOUT_S))
     deadline = time.monotonic() + timeout
@@ -363,6 +378,16 @@ def _wait_for_workers(directory: Path, worker: str, count: int, name: str) -> No
             )
             return
         time.sleep(POLL_S)
+
+
+_last_item_key = pytest.StashKey[pytest.Item]()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> None:
+    """Remember the worker's last test: its teardown tears down session fixtures."""
+    if nextitem is None:
+        item.config.stash[_last_item_key] = item
 
 
 @pytest.hookimpl(tryfirst=True)

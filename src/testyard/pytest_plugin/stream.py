@@ -68,7 +68,7 @@ class EventStream:
 
     def __init__(self, path: str, secrets: list[str]) -> None:
         self._secrets = secrets
-        self._file = open(path, "a", buffering=1, encoding="utf-8")  # noqa: SIM115
+        self._file = _open(path)
         self._broken = False
 
     def emit(self, event: str, **fields: Any) -> None:
@@ -89,6 +89,15 @@ class EventStream:
     def close(self) -> None:
         with contextlib.suppress(OSError):
             self._file.close()
+
+
+def _open(path: str) -> Any:
+    # An inherited pipe is used through a duplicate of its descriptor: reopening
+    # /dev/fd/N goes through the pipe's permissions, which a process that dropped
+    # to another user no longer has.
+    if path.startswith("/dev/fd/") and path[8:].isdigit():
+        return os.fdopen(os.dup(int(path[8:])), "a", buffering=1, encoding="utf-8")
+    return open(path, "a", buffering=1, encoding="utf-8")
 
 
 def open_stream(path: str) -> EventStream:

@@ -24,8 +24,9 @@ TAG = re.compile(r"^[^\s,]{1,50}$")
 
 def query_cases(
     project: Project, *, q: str | None = None, tag: str | None = None, code: str | None = None
-) -> Select[tuple[Case]]:
-    """Cases of the project, filtered by keyword (name, description), tag, code substring."""
+) -> Select[Case]:
+    """Cases of the project, filtered by keyword (name, description), tag, code substring
+    (keyword and code ignore case)."""
     query = select(Case).where(Case.project_id == project.id)
     if q:
         query = query.where(
@@ -34,7 +35,8 @@ def query_cases(
     if tag:
         query = query.where(Case.id.in_(select(CaseTag.case_id).where(CaseTag.tag == tag)))
     if code:
-        query = query.where(Case.code.contains(code, autoescape=True))
+        # icontains, not contains: LIKE ignores case on SQLite but not on PostgreSQL.
+        query = query.where(Case.code.icontains(code, autoescape=True))
     return query
 
 
@@ -151,7 +153,8 @@ def _set_tags(case: Case, tags: list[str]) -> None:
     wanted = _tags(tags)
     kept = [row for row in case.tag_rows if row.tag in wanted]
     have = {row.tag for row in kept}
-    case.tag_rows = kept + [CaseTag(tag=t) for t in wanted if t not in have]
+    new = [CaseTag(tag=t) for t in wanted if t not in have]
+    case.tag_rows = sorted(kept + new, key=lambda row: row.tag)  # as the relationship orders
 
 
 def _tags(tags: list[str]) -> list[str]:

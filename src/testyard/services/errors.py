@@ -36,3 +36,14 @@ class Unauthorized(ServiceError):
 
 def not_found(kind: str, ident: object) -> NotFound:
     return NotFound(f"{kind} {ident} not found")
+
+
+#: Ids are 32-bit integers on PostgreSQL: a larger one cannot exist, and would make the
+#: driver fail instead of finding nothing.
+MAX_ID = 2**31 - 1
+
+
+def possible_id(ident: int) -> bool:
+    """Whether a row could have this id. Ids in a path are checked by the api's router;
+    services check ids that come in a body (a plan's ``case_ids``) before querying."""
+    return 0 < ident <= MAX_ID

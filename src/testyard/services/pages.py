@@ -23,12 +23,19 @@ class Page(Generic[T]):
     per_page: int
 
 
-def paginate(session: Session, query: Select[Any], *, page: int, per_page: int) -> Page[Any]:
+def paginate(
+    session: Session,
+    query: Select[Any],
+    *,
+    page: int,
+    per_page: int,
+    max_per_page: int = MAX_PER_PAGE,
+) -> Page[Any]:
     """Run ``query`` for one page, with the total count of the unpaginated query."""
     if page < 1:
         raise Invalid("page starts at 1", field="page")
-    if not 1 <= per_page <= MAX_PER_PAGE:
-        raise Invalid(f"per_page must be between 1 and {MAX_PER_PAGE}", field="per_page")
+    if not 1 <= per_page <= max_per_page:
+        raise Invalid(f"per_page must be between 1 and {max_per_page}", field="per_page")
     total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
     rows = session.scalars(query.limit(per_page).offset((page - 1) * per_page)).unique().all()
     return Page(items=list(rows), total=total or 0, page=page, per_page=per_page)

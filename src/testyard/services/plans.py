@@ -8,14 +8,24 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from testyard.db.models import Case, Plan, PlanCase, Project
-from testyard.scheduling.triggers import TriggerError, TriggerSpec, build_trigger
+from testyard.scheduling.triggers import TriggerError, TriggerSpec, build_trigger, zone
 from testyard.services import names
 from testyard.services.environments import find_environment
-from testyard.services.errors import Conflict, Invalid, not_found
+from testyard.services.errors import Conflict, Invalid, not_found, possible_id
 from testyard.services.pages import Page, order_by, paginate
 
-SETTINGS = {"description", "workers", "dist", "retries", "timeout_s", "mode", "deadline_s",
-            "on_overlap", "enabled", "notify"}  # fmt: skip
+SETTINGS = {
+    "description",
+    "workers",
+    "dist",
+    "retries",
+    "timeout_s",
+    "mode",
+    "deadline_s",
+    "on_overlap",
+    "enabled",
+    "notify",
+}
 ORDERABLE = {"id", "name", "created_at", "updated_at"}
 
 
@@ -28,7 +38,7 @@ def list_plans(
     per_page: int = 50,
     order: str | None = None,
 ) -> Page[Plan]:
-    query: Select[tuple[Plan]] = select(Plan).where(Plan.project_id == project.id)
+    query: Select[Plan] = select(Plan).where(Plan.project_id == project.id)
     if name:
         query = query.where(Plan.name.icontains(name, autoescape=True))
     return paginate(session, order_by(query, Plan, order, ORDERABLE), page=page, per_page=per_page)
@@ -78,7 +88,8 @@ def _apply(
         _check_cases(session, project, case_ids)
     if "environment" in fields:
         env = fields["environment"]
-        plan.environment_id = find_environment(session, project, env).id if env else None
+        # Through the relationship, so an already loaded ``plan.environment`` follows.
+        plan.environment = find_environment(session, project, env) if env else None
     if "trigger" in fields and fields["trigger"] is not None:
         _apply_trigger(plan, fields["trigger"])
     if fields.get("notify") and fields["notify"].get("channel_ids"):
@@ -106,15 +117,18 @@ def _apply_trigger(plan: Plan, trigger: dict[str, Any]) -> None:
     plan.trigger_kind = spec.kind
     plan.trigger_expression = " ".join(spec.expression.split()) if spec.expression else None
     plan.trigger_seconds = spec.seconds
-    plan.trigger_at = spec.at
+    # A time without an offset is a time in the trigger's zone, as build_trigger read it.
+    at = spec.at
+    plan.trigger_at = at.replace(tzinfo=zone(spec.timezone)) if at and not at.tzinfo else at
     plan.trigger_timezone = spec.timezone
 
 
 def _check_cases(session: Session, project: Project, case_ids: list[int]) -> None:
     if len(set(case_ids)) != len(case_ids):
         raise Invalid("a case appears twice in the plan", field="case_ids")
+    possible = [cid for cid in case_ids if possible_id(cid)]
     found = set(
-        session.scalars(select(Case.id).where(Case.project_id == project.id, Case.id.in_(case_ids)))
+        session.scalars(select(Case.id).where(Case.project_id == project.id, Case.id.in_(possible)))
     )
     missing = [cid for cid in case_ids if cid not in found]
     if missing:

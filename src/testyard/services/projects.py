@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from testyard.db.models import Project, ProjectMember, User
+from testyard.execution.pyenvs import parse_requirements
 from testyard.services import names
 from testyard.services.access import Role
 from testyard.services.errors import Conflict, Invalid, not_found
@@ -16,7 +17,7 @@ from testyard.services.errors import Conflict, Invalid, not_found
 EDITABLE = {"name", "description", "requirements"}
 
 
-def visible_projects(user: User) -> Select[tuple[Project]]:
+def visible_projects(user: User) -> Select[Project]:
     query = select(Project)
     if not user.is_admin:
         query = query.where(
@@ -57,6 +58,11 @@ def _check(fields: dict[str, Any]) -> None:
         raise Invalid(f"unknown fields {sorted(unknown)}")
     if "name" in fields:
         fields["name"] = names.display_name(fields["name"], field="name")
+    if fields.get("requirements"):
+        try:
+            parse_requirements(fields["requirements"])
+        except ValueError as exc:
+            raise Invalid(str(exc), field="requirements") from exc
 
 
 def _unique_name(session: Session, name: str, own_id: int | None) -> None:

@@ -34,8 +34,13 @@ def test_unknown_user_gets_the_same_answer_as_a_wrong_password(anonymous: Api) -
     [{}, {"Authorization": "Bearer ty_not-a-token"}, {"Authorization": "Basic YWRtaW46eA=="}],
 )
 def test_every_route_but_health_and_login_needs_a_token(anonymous: Api, headers: dict) -> None:
-    for method, path in [("GET", "/me"), ("GET", "/projects"), ("GET", "/users"),
-                         ("POST", "/projects"), ("GET", "/projects/1/cases")]:  # fmt: skip
+    for method, path in [
+        ("GET", "/me"),
+        ("GET", "/projects"),
+        ("GET", "/users"),
+        ("POST", "/projects"),
+        ("GET", "/projects/1/cases"),
+    ]:
         response = anonymous.request(method, path, headers=headers, json={})
         assert response.status_code == 401, (method, path, response.text)
         assert response.json()["error"] == "unauthorized"
@@ -72,10 +77,15 @@ def test_tokens_and_passwords_are_stored_hashed(admin: Api, client, settings) ->
 def test_changing_password_ends_login_sessions_but_keeps_api_tokens(admin: Api) -> None:
     user = make_user(admin, "carol")
     ci = user.as_user(user.post("/me/tokens", {"name": "ci"})["token"])
-    user.expect(422, "PUT", "/me/password",
-                json={"current_password": "wrong-one-1", "new_password": "brand-new-pw"})  # fmt: skip
-    user.put("/me/password", {"current_password": PASSWORD, "new_password": "brand-new-pw"},
-             status=204)  # fmt: skip
+    user.expect(
+        422,
+        "PUT",
+        "/me/password",
+        json={"current_password": "wrong-one-1", "new_password": "brand-new-pw"},
+    )
+    user.put(
+        "/me/password", {"current_password": PASSWORD, "new_password": "brand-new-pw"}, status=204
+    )
     assert user.request("GET", "/me").status_code == 401
     assert ci.get("/me")["username"] == "carol"
     assert login(admin.client, "carol", "brand-new-pw")
@@ -86,8 +96,9 @@ def test_disabled_user_cannot_log_in_or_use_tokens(admin: Api) -> None:
     uid = user.get("/me")["id"]
     admin.patch(f"/users/{uid}", {"is_active": False})
     assert user.request("GET", "/me").status_code == 401
-    response = admin.client.post("/api/v1/auth/login",
-                                 json={"username": "dave", "password": PASSWORD})  # fmt: skip
+    response = admin.client.post(
+        "/api/v1/auth/login", json={"username": "dave", "password": PASSWORD}
+    )
     assert response.status_code == 401
 
 

@@ -83,9 +83,16 @@ def test_variable_crud(admin: Api) -> None:
     path = vars_path(pid, eid)
     assert admin.get(path) == []
 
-    created = admin.post(path, {"name": "BASE_URL", "value": "https://qa.example", "description": "d"})
-    assert created == {"id": created["id"], "name": "BASE_URL", "value": "https://qa.example",
-                       "secret": False, "description": "d"}  # fmt: skip
+    created = admin.post(
+        path, {"name": "BASE_URL", "value": "https://qa.example", "description": "d"}
+    )
+    assert created == {
+        "id": created["id"],
+        "name": "BASE_URL",
+        "value": "https://qa.example",
+        "secret": False,
+        "description": "d",
+    }
     vid = created["id"]
     make_variable(admin, pid, eid, "API_KEY", "k1")
     assert names_of(admin.get(path)) == ["API_KEY", "BASE_URL"]
@@ -103,9 +110,11 @@ def test_variable_crud(admin: Api) -> None:
     assert names_of(admin.get(path)) == ["API_KEY"]
     assert admin.expect(404, "GET", f"{path}/{vid}")["error"] == "not_found"
 
-    # Deleting the environment takes its variables with it.
+    # Deleting the environment takes its variables with it: a new one starts empty.
     admin.delete(f"{envs_path(pid)}/{eid}")
     assert admin.expect(404, "GET", path)["error"] == "not_found"
+    again = make_environment(admin, pid, "qa")
+    assert admin.get(vars_path(pid, again["id"])) == []
 
 
 def test_variable_name_must_be_an_identifier(admin: Api) -> None:

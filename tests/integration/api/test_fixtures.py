@@ -7,7 +7,7 @@ from typing import Any
 from tests.factories import CONFTEST, make_case, make_fixture_module, make_project
 from tests.support.api import Api
 
-FIXTURES_CODE = '''\
+FIXTURES_CODE = """\
 import pytest
 
 
@@ -28,7 +28,7 @@ def engine(request, tmp_path_factory):
 @pytest.fixture
 def page(browser, engine):
     return (browser, engine)
-'''
+"""
 BROKEN_CODE = "import pytest\n\n\n@pytest.fixture\ndef db(:\n    return 1\n"
 BAD_PATHS = [
     "../conftest.py",
@@ -60,17 +60,24 @@ def test_fixture_module_crud_reports_the_fixtures_it_defines(admin: Api) -> None
     pid = make_project(admin)["id"]
     assert admin.get(fixtures_path(pid)) == []
 
-    created = admin.post(fixtures_path(pid), {"name": "Browser", "code": FIXTURES_CODE,
-                                              "description": "web fixtures"})  # fmt: skip
+    created = admin.post(
+        fixtures_path(pid),
+        {"name": "Browser", "code": FIXTURES_CODE, "description": "web fixtures"},
+    )
     assert created["path"] == "conftest.py"  # the default
     assert created["code"] == FIXTURES_CODE and created["description"] == "web fixtures"
     assert created["author"]["username"] == "admin"
     found = {f["name"]: f for f in created["fixtures"]}
     assert [f["name"] for f in created["fixtures"]] == ["browser", "engine", "page"]
     assert found["browser"] == {
-        "name": "browser", "scope": "dynamic", "scope_callable": "determine_scope",
-        "autouse": False, "params": None, "requests": [], "line": 9,
-    }  # fmt: skip
+        "name": "browser",
+        "scope": "dynamic",
+        "scope_callable": "determine_scope",
+        "autouse": False,
+        "params": None,
+        "requests": [],
+        "line": 9,
+    }
     assert found["engine"]["scope"] == "session" and found["engine"]["scope_callable"] is None
     assert found["engine"]["autouse"] is True
     assert found["engine"]["params"] == ['"chrome"', '"firefox"']
@@ -92,9 +99,7 @@ def test_fixture_module_crud_reports_the_fixtures_it_defines(admin: Api) -> None
     updated = admin.patch(f"{fixtures_path(pid)}/{fid}", {"name": "Base", "code": CONFTEST})
     assert updated["name"] == "Base" and updated["code"] == CONFTEST
     assert updated["path"] == "conftest.py" and updated["description"] == "web fixtures"
-    assert [(f["name"], f["requests"]) for f in updated["fixtures"]] == [
-        ("base_url", ["env_vars"])
-    ]
+    assert [(f["name"], f["requests"]) for f in updated["fixtures"]] == [("base_url", ["env_vars"])]
     moved = admin.patch(f"{fixtures_path(pid)}/{fid}", {"path": "tests/conftest.py"})
     assert moved["path"] == "tests/conftest.py" and moved["code"] == CONFTEST
     assert admin.get(f"{fixtures_path(pid)}/{fid}") == moved
@@ -111,16 +116,21 @@ def test_code_that_does_not_compile_is_422_with_its_position_and_nothing_is_save
 ) -> None:
     pid = make_project(admin)["id"]
 
-    body = admin.expect(422, "POST", fixtures_path(pid),
-                        json={"name": "Broken", "code": BROKEN_CODE})  # fmt: skip
+    body = admin.expect(
+        422, "POST", fixtures_path(pid), json={"name": "Broken", "code": BROKEN_CODE}
+    )
     assert body["error"] == "syntax_error" and body["field"] == "code"
     assert (body["line"], body["column"]) == (5, 8)
     assert "line 5" in body["message"]
     assert admin.get(fixtures_path(pid)) == []
 
     module = make_fixture_module(admin, pid, name="Good")
-    body = admin.expect(422, "PATCH", f"{fixtures_path(pid)}/{module['id']}",
-                        json={"name": "Renamed", "code": "x = 1\nif x > 0\n    pass\n"})  # fmt: skip
+    body = admin.expect(
+        422,
+        "PATCH",
+        f"{fixtures_path(pid)}/{module['id']}",
+        json={"name": "Renamed", "code": "x = 1\nif x > 0\n    pass\n"},
+    )
     assert body["error"] == "syntax_error" and body["field"] == "code"
     assert (body["line"], body["column"]) == (2, 9)
     assert admin.get(f"{fixtures_path(pid)}/{module['id']}") == module
@@ -133,8 +143,9 @@ def test_invalid_paths_are_422_on_path(admin: Api) -> None:
     for bad in BAD_PATHS:
         body = admin.expect(422, "POST", fixtures_path(pid), json={"name": "M", "path": bad})
         assert body["error"] == "invalid" and body["field"] == "path", bad
-        body = admin.expect(422, "PATCH", f"{fixtures_path(pid)}/{module['id']}",
-                            json={"path": bad})  # fmt: skip
+        body = admin.expect(
+            422, "PATCH", f"{fixtures_path(pid)}/{module['id']}", json={"path": bad}
+        )
         assert body["field"] == "path", bad
     assert admin.get(fixtures_path(pid)) == [module]
 
@@ -157,22 +168,32 @@ def test_taken_path_or_name_is_409(admin: Api) -> None:
         assert body["error"] == "conflict" and body["field"] == field, json
     assert admin.get(fixtures_path(pid)) == [root, api]
 
-    # A case's path is taken too, though a case can only be at a test file's path and a
-    # fixture module never is; the shared namespace shows from the case side.
-    body = admin.expect(409, "POST", f"/projects/{pid}/cases",
-                        json={"name": "Twin", "path": case["path"]})  # fmt: skip
-    assert body["field"] == "path"
+    # Cases and fixture modules share one namespace of paths. A case's path is a test
+    # file's, which a fixture module may never have: that is refused before the conflict.
+    body = admin.expect(422, "POST", fixtures_path(pid), json={"name": "X", "path": case["path"]})
+    assert body["field"] == "path" and "test file" in body["message"]
+    body = admin.expect(
+        409, "POST", f"/projects/{pid}/cases", json={"name": "Twin", "path": case["path"]}
+    )
+    assert body["field"] == "path" and "case" in body["message"]
+    assert admin.get(fixtures_path(pid)) == [root, api]
     # Keeping its own name and path is no conflict.
-    assert admin.patch(f"{fixtures_path(pid)}/{api['id']}",
-                       {"name": "Api", "path": "tests/api/conftest.py"})["name"] == "Api"  # fmt: skip
+    same = {"name": "Api", "path": "tests/api/conftest.py"}
+    assert admin.patch(f"{fixtures_path(pid)}/{api['id']}", same)["name"] == "Api"
     other = make_project(admin)["id"]
     assert make_fixture_module(admin, other, name="Root")["path"] == "conftest.py"
 
 
 def test_nested_conftest_and_plugin_paths_are_accepted(admin: Api) -> None:
     pid = make_project(admin)["id"]
-    paths = ["tests/api/conftest.py", "tests/conftest.py", "tests/api/v2/conftest.py",
-             "fixtures/db.py", "plugins/browser_fixtures.py", "conftest.py"]  # fmt: skip
+    paths = [
+        "tests/api/conftest.py",
+        "tests/conftest.py",
+        "tests/api/v2/conftest.py",
+        "fixtures/db.py",
+        "plugins/browser_fixtures.py",
+        "conftest.py",
+    ]
     for n, path in enumerate(paths):
         assert make_fixture_module(admin, pid, name=f"m{n}", path=path)["path"] == path
     assert [m["path"] for m in admin.get(fixtures_path(pid))] == sorted(paths)

@@ -2,54 +2,25 @@
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx2 as httpx
 import pytest
 
-from tests.support.postgres import free_port
-
-TESTYARD = [sys.executable, "-m", "testyard.cli"]
-
-
-def cli_env(data_dir: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TESTYARD_")}
-    return {**env, "TESTYARD_DATA_DIR": str(data_dir), **extra}
+from tests.support.server import TESTYARD, ServerProcess, cli_env
 
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     """``testyard serve`` on SQLite in an empty data directory, with no admin password set."""
-    port = free_port()
-    log = tmp_path / "serve.log"
-    with log.open("w") as out:
-        process = subprocess.Popen(
-            [*TESTYARD, "serve", "--port", str(port)],
-            env=cli_env(tmp_path / "data"),
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    base = f"http://127.0.0.1:{port}"
+    process = ServerProcess(tmp_path / "data", tmp_path / "serve.log").start()
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        else:
-            raise AssertionError(f"server did not start:\n{log.read_text()}")
-        yield base, log
+        yield process.url, process.log
     finally:
-        process.terminate()
-        process.wait(timeout=15)
+        process.stop()
 
 
 def test_first_start_creates_admin_with_a_password_printed_once(
@@ -70,16 +41,32 @@ def test_first_start_creates_admin_with_a_password_printed_once(
 
 def test_createuser_and_db_upgrade(tmp_path: Path) -> None:
     env = cli_env(tmp_path / "data")
-    upgraded = subprocess.run([*TESTYARD, "db", "upgrade"], env=env, capture_output=True,
-                              text=True, check=True)  # fmt: skip
+    upgraded = subprocess.run(
+        [*TESTYARD, "db", "upgrade"], env=env, capture_output=True, text=True, check=True
+    )
     assert "database at revision" in upgraded.stdout
-    created = subprocess.run([*TESTYARD, "createuser", "qa-lead", "--admin", "--password-stdin"],
-                             env=env, input="long-enough-pw\n", capture_output=True, text=True)  # fmt: skip
+    created = subprocess.run(
+        [*TESTYARD, "createuser", "qa-lead", "--admin", "--password-stdin"],
+        env=env,
+        input="long-enough-pw\n",
+        capture_output=True,
+        text=True,
+    )
     assert created.returncode == 0, created.stderr
-    again = subprocess.run([*TESTYARD, "createuser", "qa-lead", "--password-stdin"], env=env,
-                           input="long-enough-pw\n", capture_output=True, text=True)  # fmt: skip
+    again = subprocess.run(
+        [*TESTYARD, "createuser", "qa-lead", "--password-stdin"],
+        env=env,
+        input="long-enough-pw\n",
+        capture_output=True,
+        text=True,
+    )
     assert again.returncode == 1
     assert "already exists" in again.stderr
-    short = subprocess.run([*TESTYARD, "createuser", "x", "--password-stdin"], env=env,
-                           input="short\n", capture_output=True, text=True)  # fmt: skip
+    short = subprocess.run(
+        [*TESTYARD, "createuser", "x", "--password-stdin"],
+        env=env,
+        input="short\n",
+        capture_output=True,
+        text=True,
+    )
     assert short.returncode == 1 and "at least 8" in short.stderr

@@ -11,15 +11,17 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, inspect, text
 
+from tests.support.postgres import PostgresServer
 from testyard.db.engine import make_engine
 from testyard.db.migrate import MIGRATIONS, current_revision, head_revision, upgrade
 from testyard.db.models import Base
-from tests.support.postgres import PostgresServer
 
 
 @pytest.fixture
 def empty_engine(
-    db_backend: str, tmp_path, request: pytest.FixtureRequest  # type: ignore[no-untyped-def]
+    db_backend: str,
+    tmp_path,
+    request: pytest.FixtureRequest,  # type: ignore[no-untyped-def]
 ) -> Iterator[Engine]:
     if db_backend == "sqlite":
         url = f"sqlite:///{tmp_path / 'fresh.db'}"
@@ -55,14 +57,18 @@ def test_each_revision_upgrades_to_head_keeping_rows(empty_engine: Engine) -> No
     revisions = revisions_oldest_first()
     upgrade(empty_engine, revisions[0])
     with empty_engine.begin() as conn:
-        conn.execute(text(
-            "INSERT INTO users (username, password_hash, is_admin, is_active, created_at) "
-            "VALUES ('keeper', 'x', false, true, CURRENT_TIMESTAMP)"
-        ))  # fmt: skip
-        conn.execute(text(
-            "INSERT INTO projects (name, description, requirements, created_at, updated_at) "
-            "VALUES ('kept', '', '', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
-        ))  # fmt: skip
+        conn.execute(
+            text(
+                "INSERT INTO users (username, password_hash, is_admin, is_active, created_at) "
+                "VALUES ('keeper', 'x', false, true, CURRENT_TIMESTAMP)"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO projects (name, description, requirements, created_at, updated_at) "
+                "VALUES ('kept', '', '', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+            )
+        )
     for revision in revisions[1:]:
         upgrade(empty_engine, revision)
         assert current_revision(empty_engine) == revision

@@ -11,12 +11,12 @@ import psycopg
 import pytest
 from starlette.testclient import TestClient
 
-from testyard.api.app import create_app
-from testyard.config import Settings
 from tests.conftest import ADMIN_PASSWORD
 from tests.factories import make_project
 from tests.support.api import Api, login
 from tests.support.postgres import PostgresServer
+from testyard.api.app import create_app
+from testyard.config import Settings
 
 
 @pytest.fixture

@@ -1,0 +1,269 @@
+"""Runs: start one, follow it, read its results and artifacts, cancel it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, BackgroundTasks, Depends, Query, Request, status
+from fastapi.responses import FileResponse
+from pydantic import BaseModel, Field
+
+from testyard.api.deps import CurrentUser, ProjectRunner, ProjectViewer, SessionDep, SettingsDep
+from testyard.api.plans import Dist, Workers
+from testyard.api.schemas import Page, PageNo, PerPage, Public, UserRef
+from testyard.db.models import Run
+from testyard.execution.ingest import final_counts
+from testyard.services import pages, results, runs
+from testyard.services.access import Role, require
+from testyard.services.errors import NotFound
+
+router = APIRouter(tags=["runs"])
+
+ARTIFACTS = {"log": "log.txt", "log.txt": "log.txt", "junit.xml": "junit.xml"}
+Outcome = Literal["passed", "failed", "error", "skipped", "xfailed", "xpassed", "pending"]
+Status = Literal[
+    "queued", "running", "passed", "failed", "error", "cancelled", "timed_out", "interrupted"
+]
+
+
+class RunCreate(BaseModel):
+    case_ids: list[int] | None = Field(default=None, max_length=10_000)
+    plan_id: int | None = None
+    tags: list[str] | None = Field(default=None, max_length=20)
+    environment: str | None = Field(default=None, description="environment name")
+    workers: Workers | None = None
+    dist: Dist | None = None
+    retries: int | None = Field(default=None, ge=0, le=10)
+    timeout_s: int | None = Field(default=None, ge=1, le=7 * 24 * 3600)
+    test_timeout_s: int | None = Field(default=None, ge=1, le=24 * 3600)
+    source: Literal["manual", "api", "cli"] = "api"
+
+
+class RunCreated(BaseModel):
+    id: int
+    status: str
+    ws_url: str
+
+
+class RunPublic(Public):
+    id: int
+    project_id: int
+    plan_id: int | None
+    title: str
+    source: str
+    triggered_by: UserRef | None
+    environment: str | None
+    status: str
+    workers: str
+    dist: str
+    retries: int
+    timeout_s: int | None
+    test_timeout_s: int | None
+    case_ids: list[int]
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    wall_s: float | None
+    collected: int | None
+    counts: dict[str, int]
+    exit_code: int | None
+    error: str | None
+
+
+class ResultPublic(Public):
+    id: int
+    nodeid: str
+    case_id: int | None
+    outcome: str
+    worker: str
+    attempt: int
+    final: bool
+    flaky: bool
+    duration_s: float
+    started_at: datetime | None
+    finished_at: datetime | None
+    message: str
+    longrepr: str
+    stdout: str
+    stderr: str
+    log: str
+
+
+class SnapshotFile(BaseModel):
+    path: str
+    name: str
+    code: str
+    kind: Literal["case", "fixture"]
+
+
+class SnapshotPublic(BaseModel):
+    files: list[SnapshotFile]
+    variables: dict[str, str] = Field(description="secret values are masked")
+    requirements: str
+
+
+def ws_url(run_id: int) -> str:
+    return f"/ws/runs/{run_id}"
+
+
+def _run_with(role: Role) -> Any:
+    def dependency(rid: int, user: CurrentUser, session: SessionDep) -> Run:
+        run = session.get(Run, rid)
+        if run is None:
+            raise NotFound(f"run {rid} not found")
+        try:
+            require(session, user, run.project_id, role)
+        except NotFound:
+            raise NotFound(f"run {rid} not found") from None
+        return run
+
+    return dependency
+
+
+RunViewer = Annotated[Run, Depends(_run_with(Role.viewer))]
+RunRunner = Annotated[Run, Depends(_run_with(Role.runner))]
+
+
+def _wake(request: Request) -> None:
+    dispatcher = getattr(request.app.state, "dispatcher", None)
+    if dispatcher is not None:
+        dispatcher.wake()
+
+
+@router.post("/projects/{pid}/runs", status_code=status.HTTP_202_ACCEPTED)
+def create_run(
+    body: RunCreate,
+    project: ProjectRunner,
+    user: CurrentUser,
+    session: SessionDep,
+    request: Request,
+    background: BackgroundTasks,
+) -> RunCreated:
+    """Queue a run of cases, of a plan, or of the cases with tags; answers at once."""
+    overrides = body.model_dump(
+        include={"workers", "dist", "retries", "timeout_s", "test_timeout_s"}
+    )
+    run = runs.create_run(
+        session,
+        project,
+        user,
+        case_ids=body.case_ids,
+        plan_id=body.plan_id,
+        tags=body.tags,
+        environment=body.environment,
+        source=body.source,
+        overrides=overrides,
+    )
+    background.add_task(_wake, request)  # after the commit, so the dispatcher sees it
+    return RunCreated(id=run.id, status=run.status, ws_url=ws_url(run.id))
+
+
+@router.get("/projects/{pid}/runs")
+def list_runs(
+    project: ProjectViewer,
+    session: SessionDep,
+    plan_id: int | None = None,
+    case_id: int | None = None,
+    status: Status | None = None,
+    source: Literal["manual", "api", "cli", "schedule", "watch"] | None = None,
+    user_id: int | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    page: PageNo = 1,
+    per_page: PerPage = 50,
+) -> Page[RunPublic]:
+    """Run history, newest first, filtered by plan, case, status, source, user, dates."""
+    filters = {
+        "plan_id": plan_id,
+        "case_id": case_id,
+        "status": status,
+        "source": source,
+        "user_id": user_id,
+        "since": since,
+        "until": until,
+    }
+    query = results.run_filters(project.id, filters)
+    found = pages.paginate(session, query, page=page, per_page=per_page)
+    return Page(
+        items=[RunPublic.model_validate(r) for r in found.items],
+        total=found.total,
+        page=found.page,
+        per_page=found.per_page,
+    )
+
+
+@router.get("/runs/{rid}")
+def get_run(run: RunViewer) -> RunPublic:
+    """One run: its status, settings, counts and timing."""
+    return RunPublic.model_validate(run)
+
+
+@router.get("/runs/{rid}/results")
+def list_results(
+    run: RunViewer,
+    session: SessionDep,
+    outcome: Outcome | None = None,
+    attempts: Annotated[Literal["final", "all"], Query(description="all: every retry")] = "final",
+    page: PageNo = 1,
+    per_page: Annotated[int, Query(ge=1, le=results.MAX_RESULTS_PER_PAGE)] = 200,
+) -> Page[ResultPublic]:
+    """The run's results: the final attempt per node id, or every attempt."""
+    found = results.list_results(
+        session,
+        run.id,
+        outcome=outcome,
+        all_attempts=attempts == "all",
+        page=page,
+        per_page=per_page,
+    )
+    return Page(
+        items=[ResultPublic.model_validate(r) for r in found.items],
+        total=found.total,
+        page=found.page,
+        per_page=found.per_page,
+    )
+
+
+@router.get("/runs/{rid}/snapshot")
+def get_snapshot(run: RunViewer) -> SnapshotPublic:
+    """Exactly what the run ran: its cases and fixture modules as they were."""
+    snap = run.snapshot
+    files = [
+        SnapshotFile(path=f["path"], name=f["name"], code=f["code"], kind="fixture")
+        for f in snap.get("fixtures", [])
+    ]
+    files += [
+        SnapshotFile(path=c["path"], name=c["name"], code=c["code"], kind="case")
+        for c in snap.get("cases", [])
+    ]
+    variables = dict(snap.get("variables", {}))
+    variables.update({name: "********" for name in snap.get("secrets", {})})
+    return SnapshotPublic(
+        files=files, variables=variables, requirements=snap.get("requirements", "")
+    )
+
+
+@router.post("/runs/{rid}/cancel")
+def cancel_run(
+    run: RunRunner, session: SessionDep, request: Request, background: BackgroundTasks
+) -> RunPublic:
+    """Stop a queued or running run at once; results already received are kept."""
+    cancelled = runs.set_run_status(
+        session, run.id, "cancelled", counts=final_counts(session, run.id)
+    )
+    executor = getattr(request.app.state, "executor", None)
+    if executor is not None:
+        background.add_task(executor.cancel, run.id)
+    return RunPublic.model_validate(cancelled)
+
+
+@router.get("/runs/{rid}/artifacts/{name}")
+def get_artifact(run: RunViewer, name: str, settings: SettingsDep) -> FileResponse:
+    """Download an artifact: ``log`` (the console output) or ``junit.xml``."""
+    filename = ARTIFACTS.get(name)
+    path = settings.artifacts_dir / str(run.id) / filename if filename else None
+    if path is None or not path.is_file():
+        raise NotFound(f"run {run.id} has no artifact {name!r}", field="name")
+    media = "application/xml" if filename == "junit.xml" else "text/plain; charset=utf-8"
+    return FileResponse(path, media_type=media, filename=f"run-{run.id}-{filename}")

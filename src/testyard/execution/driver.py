@@ -1,0 +1,302 @@
+"""Runs one run: workspace, pytest subprocess, events, artifacts, final status."""
+
+from __future__ import annotations
+
+import logging
+import os
+import select
+import shutil
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from subprocess import Popen
+from typing import Any
+
+from sqlalchemy import select as sql_select
+
+from testyard.db.engine import transaction
+from testyard.db.models import RunResult
+from testyard.execution import command, outcome
+from testyard.execution.context import ExecutionContext, StopSignal
+from testyard.execution.ingest import ResultSink, final_counts
+from testyard.execution.process import Limits, Masker, RunAs, copy_output, kill_group, spawn, wrap
+from testyard.execution.pyenvs import EnvironmentFailed, ensure_environment, parse_requirements
+from testyard.execution.runtime import prepare_runtime
+from testyard.services import runs
+from testyard.workspace import layout
+
+log = logging.getLogger(__name__)
+
+POLL_S = 0.2
+STATUS_CHECK_S = 1.0
+
+
+@dataclass
+class RunSpec:
+    """The run as the driver needs it, read once at the start."""
+
+    id: int
+    snapshot: dict[str, Any]
+    workers: str
+    dist: str
+    retries: int
+    timeout_s: int | None
+    test_timeout_s: int | None
+    recorded_s: float | None
+    known_tests: int
+
+
+def load_spec(ctx: ExecutionContext, run_id: int) -> RunSpec:
+    with transaction(ctx.sessions) as session:
+        run = runs.get_run(session, run_id)
+        durations = _recorded_durations(session, run.case_ids)
+        complete = {d[0] for d in durations} >= set(run.case_ids)
+        return RunSpec(
+            id=run.id,
+            snapshot=run.snapshot,
+            workers=run.workers,
+            dist=run.dist,
+            retries=run.retries,
+            timeout_s=run.timeout_s,
+            test_timeout_s=run.test_timeout_s,
+            recorded_s=sum(d[2] for d in durations) if complete and durations else None,
+            known_tests=max(len(durations), len(run.case_ids)),
+        )
+
+
+def _recorded_durations(session: Any, case_ids: list[int]) -> list[tuple[int, str, float]]:
+    """The last recorded duration of each test of these cases: (case, node id, s)."""
+    if not case_ids:
+        return []
+    rows = session.execute(
+        sql_select(RunResult.case_id, RunResult.nodeid, RunResult.duration_s)
+        .where(RunResult.case_id.in_(case_ids), RunResult.final.is_(True))
+        .order_by(RunResult.id.desc())
+        .limit(20_000)
+    ).all()
+    latest: dict[str, tuple[int, str, float]] = {}
+    for case_id, nodeid, duration in rows:
+        latest.setdefault(nodeid, (case_id, nodeid, duration))
+    return list(latest.values())
+
+
+class RunDriver:
+    """Executes one claimed (``running``) run to its end; always leaves it finished."""
+
+    def __init__(self, ctx: ExecutionContext, run_id: int, stop: StopSignal) -> None:
+        self.ctx = ctx
+        self.settings = ctx.settings
+        self.run_id = run_id
+        self.stop = stop
+        self.workspace: Path | None = None
+        self.stopped: str | None = None
+
+    def execute(self) -> None:
+        try:
+            self._execute()
+        except Exception as exc:  # the run must end, whatever broke
+            log.exception("run %s failed inside testyard", self.run_id)
+            self._end("error", error=f"testyard could not run this: {exc}")
+        finally:
+            if self.workspace is not None:
+                shutil.rmtree(self.workspace, ignore_errors=True)
+
+    def _execute(self) -> None:
+        spec = load_spec(self.ctx, self.run_id)
+        work = self.settings.resolved_work_dir
+        try:
+            requirements = parse_requirements(spec.snapshot.get("requirements", ""))
+            python = ensure_environment(work / "envs", requirements, self.settings.run_python)
+        except (EnvironmentFailed, ValueError) as exc:
+            self._end("error", error=str(exc))
+            return
+        self.workspace = self._write_workspace(spec, work)
+        masker = Masker(list(spec.snapshot.get("secrets", {}).values()))
+        process, sink, log_path = self._start(spec, python, prepare_runtime(work), masker)
+        exit_code = process.returncode
+        junit = self._save_junit(masker)
+        self._finish(spec, exit_code, sink, log_path, junit, masker)
+
+    def _write_workspace(self, spec: RunSpec, work: Path) -> Path:
+        root = work / "workspaces"
+        root.mkdir(parents=True, exist_ok=True)
+        os.chmod(root, 0o711)
+        workspace = Path(tempfile.mkdtemp(prefix=f"run-{spec.id}-", dir=root))
+        snap = spec.snapshot
+        sources = [layout.SourceFile(f["path"], f["code"], "fixture") for f in snap["fixtures"]]
+        sources += [layout.SourceFile(c["path"], c["code"], "case") for c in snap["cases"]]
+        files = layout.ProjectFiles(
+            sources=sources,
+            variables=snap.get("variables", {}),
+            secret_names=list(snap.get("secrets", {})),
+        )
+        layout.write(workspace, layout.render(files))
+        for extra in (".home", ".tmp", ".testyard"):
+            (workspace / extra).mkdir()
+        run_as = self._run_as()
+        if run_as is not None:
+            for path in [workspace, *workspace.rglob("*")]:
+                os.chown(path, run_as.uid, run_as.gid)
+        return workspace
+
+    def _run_as(self) -> RunAs | None:
+        name = self.settings.run_as_user
+        return RunAs.named(name) if name else None
+
+    def _start(
+        self, spec: RunSpec, python: Path, runtime: Path, masker: Masker
+    ) -> tuple[Popen[bytes], ResultSink, Path]:
+        assert self.workspace is not None
+        workers = command.resolve_workers(
+            spec.workers, tests=spec.known_tests, recorded_s=spec.recorded_s
+        )
+        plan = command.Plan(
+            workers=workers,
+            dist=command.resolve_dist(spec.dist, workers),
+            retries=spec.retries,
+            test_timeout_s=spec.test_timeout_s or self.settings.test_timeout_s,
+        )
+        read_fd, write_fd = os.pipe()
+        argv = command.pytest_argv(
+            python,
+            plan,
+            events_path=f"/dev/fd/{write_fd}",
+            junit_path=self.workspace / ".testyard" / "junit.xml",
+            paths=[c["path"] for c in spec.snapshot["cases"]],
+        )
+        limits = Limits(
+            self.settings.run_memory_mb, self.settings.run_cpu_s, self.settings.run_open_files
+        )
+        env = command.clean_environment(
+            workspace=self.workspace,
+            runtime=runtime,
+            python=python,
+            secrets=spec.snapshot.get("secrets", {}),
+        )
+        try:
+            process = spawn(
+                wrap(argv, limits, self._run_as()),
+                cwd=self.workspace,
+                env=env,
+                pass_fds=(write_fd,),
+            )
+        finally:
+            os.close(write_fd)
+        case_paths = {c["path"]: c["id"] for c in spec.snapshot["cases"]}
+        sink = ResultSink(
+            self.ctx.sessions,
+            spec.id,
+            case_paths,
+            lambda event: self.ctx.publish(spec.id, event),
+        )
+        log_path = self._artifacts() / "log.txt"
+        with log_path.open("w", encoding="utf-8") as log_file:
+            assert process.stdout is not None
+            output = threading.Thread(
+                target=copy_output,
+                args=(process.stdout, log_file),
+                kwargs={"cap": self.settings.output_cap_bytes, "mask": masker},
+                name=f"run-{spec.id}-output",
+                daemon=True,
+            )
+            output.start()
+            self._pump_events(read_fd, sink, process, spec)
+            output.join()
+            process.stdout.close()
+        return process, sink, log_path
+
+    def _pump_events(
+        self, read_fd: int, sink: ResultSink, process: Popen[bytes], spec: RunSpec
+    ) -> None:
+        """Feed events to the sink until the process ends, enforcing stop and timeout."""
+        timeout = spec.timeout_s or self.settings.run_timeout_s
+        deadline = time.monotonic() + timeout
+        next_check = time.monotonic() + STATUS_CHECK_S
+        buffer = b""
+        open_pipe = True
+        try:
+            while open_pipe or process.poll() is None:
+                if open_pipe:
+                    ready, _, _ = select.select([read_fd], [], [], POLL_S)
+                    if ready:
+                        chunk = os.read(read_fd, 256 * 1024)
+                        open_pipe = bool(chunk)
+                        buffer += chunk
+                        *lines, buffer = buffer.split(b"\n")
+                        for line in lines:
+                            if line.strip():
+                                sink.feed_line(line)
+                else:
+                    time.sleep(POLL_S)
+                sink.idle()
+                now = time.monotonic()
+                if self.stopped is None and now >= deadline:
+                    self._kill(process, "timed_out")
+                    self.ctx.publish(spec.id, {"event": "timeout", "timeout_s": timeout})
+                elif self.stopped is None and (self.stop.is_set() or now >= next_check):
+                    next_check = now + STATUS_CHECK_S
+                    if self.stop.is_set() or self._cancelled_elsewhere():
+                        self._kill(process, self.stop.reason if self.stop.is_set() else "cancelled")
+        finally:
+            os.close(read_fd)
+            sink.flush()
+        process.wait()
+
+    def _kill(self, process: Popen[bytes], reason: str) -> None:
+        self.stopped = reason
+        kill_group(process)
+
+    def _cancelled_elsewhere(self) -> bool:
+        """A cancel made by another server process shows only in the database."""
+        with transaction(self.ctx.sessions) as session:
+            return runs.get_run(session, self.run_id).status == "cancelled"
+
+    def _artifacts(self) -> Path:
+        directory = self.settings.artifacts_dir / str(self.run_id)
+        directory.mkdir(parents=True, exist_ok=True)
+        return directory
+
+    def _save_junit(self, masker: Masker) -> Path | None:
+        assert self.workspace is not None
+        source = self.workspace / ".testyard" / "junit.xml"
+        if not source.is_file():
+            return None
+        target = self._artifacts() / "junit.xml"
+        target.write_text(masker(source.read_text(encoding="utf-8", errors="replace")))
+        return target
+
+    def _finish(
+        self,
+        spec: RunSpec,
+        exit_code: int,
+        sink: ResultSink,
+        log_path: Path,
+        junit: Path | None,
+        masker: Masker,
+    ) -> None:
+        with transaction(self.ctx.sessions) as session:
+            counts = final_counts(session, spec.id)
+        status, error = outcome.decide(
+            exit_code=exit_code,
+            stopped=self.stopped,
+            counts=counts,
+            collect_errors=[masker(e.get("longrepr", "")) for e in sink.collect_errors],
+            output_tail=outcome.tail(log_path),
+            session_finished=sink.finish is not None,
+        )
+        self._end(status, error=error, counts=counts, exit_code=exit_code, collected=sink.collected)
+
+    def _end(self, status: str, **fields: Any) -> None:
+        fields = {k: v for k, v in fields.items() if v is not None}
+        with transaction(self.ctx.sessions) as session:
+            run = runs.finish_run(session, self.run_id, status, **fields)
+            summary = {
+                "event": "done",
+                "status": run.status,
+                "counts": run.counts,
+                "wall_s": run.wall_s,
+                "error": run.error,
+            }
+        self.ctx.publish(self.run_id, summary)

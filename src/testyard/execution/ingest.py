@@ -1,0 +1,155 @@
+"""Ingestion of the pytest plugin's JSON events: results stored in batches, keyed by
+(run, node id, worker, attempt) so a repeated delivery never duplicates a result."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, sessionmaker
+
+from testyard.db.engine import transaction
+from testyard.db.models import Run, RunResult
+
+log = logging.getLogger(__name__)
+
+BATCH = 200
+FLUSH_AFTER_S = 0.2
+TEXT_FIELDS = ("message", "longrepr", "stdout", "stderr", "log")
+
+Publish = Callable[[dict[str, Any]], None]
+
+
+def _when(ts: Any) -> datetime | None:
+    return datetime.fromtimestamp(float(ts), UTC) if isinstance(ts, int | float) else None
+
+
+class ResultSink:
+    """Receives the events of one run, in order, from the driver's reader thread.
+
+    Handlers are named ``on_<event>``; an unknown event is logged and dropped.
+    Attributes read by the driver when the process has ended: ``collected``,
+    ``collect_errors``, ``finish`` (the ``session_finish`` event, if one came).
+    """
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        run_id: int,
+        case_paths: dict[str, int],
+        publish: Publish | None = None,
+    ) -> None:
+        self.sessions = sessions
+        self.run_id = run_id
+        self.case_paths = case_paths
+        self.publish = publish
+        self.pending: list[dict[str, Any]] = []
+        self.last_flush = time.monotonic()
+        self.collected: int | None = None
+        self.collect_errors: list[dict[str, Any]] = []
+        self.finish: dict[str, Any] | None = None
+        self.stored = 0
+
+    def feed_line(self, line: bytes) -> None:
+        try:
+            event = json.loads(line)
+        except ValueError:
+            log.warning("run %s: unreadable event line dropped", self.run_id)
+            return
+        if isinstance(event, dict):
+            self.handle(event)
+
+    def handle(self, event: dict[str, Any]) -> None:
+        handler = getattr(self, f"on_{event.get('event')}", None)
+        if handler is None:
+            log.warning("run %s: unknown event %r dropped", self.run_id, event.get("event"))
+            return
+        handler(event)
+        if self.publish is not None:
+            self.publish(event)
+
+    def on_session_start(self, event: dict[str, Any]) -> None:
+        pass
+
+    def on_collected(self, event: dict[str, Any]) -> None:
+        self.collected = int(event.get("count", 0))
+        with transaction(self.sessions) as session:
+            session.execute(
+                update(Run).where(Run.id == self.run_id).values(collected=self.collected)
+            )
+
+    def on_collect_error(self, event: dict[str, Any]) -> None:
+        self.collect_errors.append(event)
+
+    def on_test(self, event: dict[str, Any]) -> None:
+        self.pending.append(self._row(event))
+        if len(self.pending) >= BATCH:
+            self.flush()
+
+    def on_session_finish(self, event: dict[str, Any]) -> None:
+        self.finish = event
+
+    def idle(self) -> None:
+        """Called when no event came for a while: store what waits."""
+        if self.pending and time.monotonic() - self.last_flush >= FLUSH_AFTER_S:
+            self.flush()
+
+    def _row(self, event: dict[str, Any]) -> dict[str, Any]:
+        nodeid = str(event["nodeid"])
+        attempt = int(event.get("attempt", 1))
+        outcome = str(event.get("outcome", "error"))
+        final = not event.get("rerun", False)
+        row: dict[str, Any] = {
+            "run_id": self.run_id,
+            "case_id": self.case_paths.get(nodeid.split("::", 1)[0]),
+            "nodeid": nodeid[:1000],
+            "worker": str(event.get("worker", "main"))[:32],
+            "attempt": attempt,
+            "outcome": outcome,
+            "final": final,
+            "flaky": final and attempt > 1 and outcome in ("passed", "xfailed"),
+            "duration_s": float(event.get("duration_s") or 0.0),
+            "started_at": _when(event.get("start")),
+            "finished_at": _when(event.get("stop")),
+        }
+        for key in TEXT_FIELDS:
+            row[key] = str(event.get(key) or "")
+        return row
+
+    def flush(self) -> None:
+        rows, self.pending = self.pending, []
+        self.last_flush = time.monotonic()
+        if not rows:
+            return
+        with transaction(self.sessions) as session:
+            dialect = session.get_bind().dialect.name
+            insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+            statement = (
+                insert(RunResult)
+                .values(rows)
+                .on_conflict_do_nothing(index_elements=["run_id", "nodeid", "worker", "attempt"])
+            )
+            session.execute(statement)
+        self.stored += len(rows)
+
+
+def final_counts(session: Session, run_id: int) -> dict[str, int]:
+    """Outcomes of the final attempts: each test counted once."""
+    rows = session.execute(
+        select(RunResult.outcome, func.count())
+        .where(RunResult.run_id == run_id, RunResult.final.is_(True))
+        .group_by(RunResult.outcome)
+    ).all()
+    counts = {outcome: int(n) for outcome, n in rows}
+    counts["total"] = sum(counts.values())
+    flaky = session.scalar(
+        select(func.count()).where(RunResult.run_id == run_id, RunResult.flaky.is_(True))
+    )
+    counts["flaky"] = int(flaky or 0)
+    return counts

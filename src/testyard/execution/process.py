@@ -1,0 +1,118 @@
+"""Starting the test process with limits, reading its output, stopping it.
+
+The process runs under ``setpriv`` and ``prlimit`` (util-linux) rather than a Python
+``preexec_fn``, which is unsafe in a threaded server: it gets its own session and
+process group, dies with its parent thread, optionally drops to the run-as user,
+and has caps on memory, CPU time and open files.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pwd
+import signal
+import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+TRUNCATED = "\n[testyard: output past {cap} bytes was cut here; the run went on]\n"
+MASK = "********"
+
+
+@dataclass(frozen=True)
+class Limits:
+    memory_mb: int
+    cpu_s: int
+    open_files: int
+
+
+@dataclass(frozen=True)
+class RunAs:
+    uid: int
+    gid: int
+
+    @classmethod
+    def named(cls, name: str) -> RunAs:
+        entry = pwd.getpwnam(name)
+        return cls(entry.pw_uid, entry.pw_gid)
+
+
+def wrap(argv: list[str], limits: Limits, run_as: RunAs | None) -> list[str]:
+    prefix = ["setpriv"]
+    if run_as is not None:
+        prefix += ["--reuid", str(run_as.uid), "--regid", str(run_as.gid), "--clear-groups"]
+    prefix += ["--pdeathsig", "KILL"]
+    memory = limits.memory_mb * 1024 * 1024
+    prefix += [
+        "prlimit",
+        f"--as={memory}",
+        f"--cpu={limits.cpu_s}",
+        f"--nofile={limits.open_files}",
+        "--",
+    ]
+    return prefix + argv
+
+
+def spawn(
+    argv: list[str], *, cwd: Path, env: dict[str, str], pass_fds: tuple[int, ...]
+) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        argv,
+        cwd=cwd,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        pass_fds=pass_fds,
+        start_new_session=True,
+    )
+
+
+def kill_group(process: subprocess.Popen[bytes]) -> None:
+    """Kill the whole process group: pytest, its xdist workers, anything they started."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+
+
+class Masker:
+    """Replaces secret values in text (longest first, so overlapping values mask whole)."""
+
+    def __init__(self, secrets: list[str]) -> None:
+        self.secrets = sorted({s for s in secrets if len(s) >= 3}, key=len, reverse=True)
+
+    def __call__(self, text: str) -> str:
+        for secret in self.secrets:
+            text = text.replace(secret, MASK)
+        return text
+
+
+def copy_output(
+    stream: IO[bytes],
+    log: IO[str],
+    *,
+    cap: int,
+    mask: Masker,
+    on_line: Callable[[str], None] | None = None,
+) -> int:
+    """Copy the process output into ``log`` (masked, cut at ``cap`` bytes), draining it
+    to the end so the process never blocks on a full pipe. Returns bytes seen."""
+    written = seen = 0
+    cut = False
+    for raw in iter(lambda: stream.readline(64 * 1024), b""):
+        seen += len(raw)
+        if cut:
+            continue
+        line = mask(raw.decode("utf-8", errors="replace"))
+        if written + len(raw) > cap:
+            log.write(TRUNCATED.format(cap=cap))
+            cut = True
+            continue
+        written += len(raw)
+        log.write(line)
+        if on_line is not None:
+            on_line(line)
+    log.flush()
+    return seen

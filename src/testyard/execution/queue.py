@@ -1,0 +1,69 @@
+"""The queue dispatcher: hands queued runs, oldest first, to the executor while fewer
+than ``TESTYARD_MAX_CONCURRENT_RUNS`` run here. Checks every
+``TESTYARD_DISPATCH_INTERVAL_S`` seconds, and at once when woken by a new run."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from testyard.db.engine import transaction
+from testyard.execution.protocol import Executor
+from testyard.services import runs
+
+log = logging.getLogger(__name__)
+
+
+def dispatch_once(sessions: sessionmaker[Session], executor: Executor, limit: int) -> list[int]:
+    """Claim up to the free slots' worth of queued runs and start them."""
+    free = limit - executor.active()
+    if free <= 0:
+        return []
+    claimed: list[int] = []
+    with transaction(sessions) as session:
+        for run_id in runs.queued_run_ids(session, free):
+            try:
+                runs.set_run_status(session, run_id, runs.RUNNING)
+            except runs.InvalidTransition:
+                continue  # cancelled, or claimed by another process, meanwhile
+            claimed.append(run_id)
+    for run_id in claimed:
+        executor.submit(run_id)
+    return claimed
+
+
+class Dispatcher:
+    def __init__(
+        self, sessions: sessionmaker[Session], executor: Executor, *, limit: int, interval: float
+    ) -> None:
+        self.sessions = sessions
+        self.executor = executor
+        self.limit = limit
+        self.interval = interval
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._loop, name="dispatcher", daemon=True)
+        self._thread.start()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(10)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                dispatch_once(self.sessions, self.executor, self.limit)
+            except Exception:  # a database hiccup must not end the dispatcher
+                log.exception("dispatching queued runs failed; retrying")
+            self._wake.wait(self.interval)
+            self._wake.clear()
