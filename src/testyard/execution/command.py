@@ -49,13 +49,26 @@ def resolve_dist(requested: str, workers: int) -> str | None:
     return "worksteal" if requested == "duration" else "load"
 
 
+def collection_roots(paths: list[str]) -> list[str]:
+    """The distinct top-level entries holding ``paths``, in order of first use: pytest
+    is given these, not each file (see ``pytest_plugin/order.py``)."""
+    return list(dict.fromkeys(path.split("/", 1)[0] for path in paths))
+
+
 def pytest_argv(
-    python: Path, plan: Plan, *, events_path: str, junit_path: Path, paths: list[str]
+    python: Path,
+    plan: Plan,
+    *,
+    events_path: str,
+    junit_path: Path,
+    order_path: Path,
+    paths: list[str],
 ) -> list[str]:
     argv = [str(python), "-m", "pytest"]
     # The helpers first: the events plugin imports the ``testyard`` package, which must
     # already be registered (and assertion-rewritten) as a plugin by then.
     argv += ["-p", "testyard", "-p", "testyard.pytest_plugin.events"]
+    argv += ["-p", "testyard.pytest_plugin.order", f"--testyard-order={order_path}"]
     argv += [f"--testyard-events={events_path}", "-p", "no:cacheprovider"]
     argv += [f"--junitxml={junit_path}", "-o", "junit_family=xunit2"]
     argv += ["-ra", "--color=no", f"--timeout={plan.test_timeout_s}"]
@@ -65,7 +78,7 @@ def pytest_argv(
         argv += ["-p", "no:xdist"]
     if plan.retries:
         argv += ["--reruns", str(plan.retries)]
-    return [*argv, "--", *paths]
+    return [*argv, "--", *collection_roots(paths)]
 
 
 def clean_environment(

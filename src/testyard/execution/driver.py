@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 import logging
 import os
 import select
 import shutil
+import subprocess
 import tempfile
 import threading
 import time
@@ -159,12 +162,16 @@ class RunDriver:
             test_timeout_s=spec.test_timeout_s or self.settings.test_timeout_s,
         )
         read_fd, write_fd = os.pipe()
+        paths = [c["path"] for c in spec.snapshot["cases"]]
+        order = self.workspace / ".testyard" / "order.json"
+        order.write_text(json.dumps(paths))
         argv = command.pytest_argv(
             python,
             plan,
             events_path=f"/dev/fd/{write_fd}",
             junit_path=self.workspace / ".testyard" / "junit.xml",
-            paths=[c["path"] for c in spec.snapshot["cases"]],
+            order_path=order,
+            paths=paths,
         )
         limits = Limits(
             self.settings.run_memory_mb, self.settings.run_cpu_s, self.settings.run_open_files
@@ -229,7 +236,8 @@ class RunDriver:
                             if line.strip():
                                 sink.feed_line(line)
                 else:
-                    time.sleep(POLL_S)
+                    with contextlib.suppress(subprocess.TimeoutExpired):
+                        process.wait(POLL_S)
                 sink.idle()
                 now = time.monotonic()
                 if self.stopped is None and now >= deadline:

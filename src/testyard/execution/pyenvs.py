@@ -50,7 +50,7 @@ def base_pins() -> list[str]:
 
 
 def environment_key(python: Path, requirements: list[str]) -> str:
-    material = "\n".join([str(python), *base_pins(), *sorted(requirements)])
+    material = "\n".join([str(python), "compiled", *base_pins(), *sorted(requirements)])
     return hashlib.sha256(material.encode()).hexdigest()[:16]
 
 
@@ -76,10 +76,13 @@ def ensure_environment(
         shutil.rmtree(building, ignore_errors=True)
         try:
             _uv("venv", "--quiet", "--relocatable", "--python", str(base_python), str(building))
+            # Compiled now: the test process never writes bytecode, so an uncompiled
+            # environment would compile pytest and the plugins on every run.
             _uv(
                 "pip",
                 "install",
                 "--quiet",
+                "--compile-bytecode",
                 "--python",
                 str(building / "bin" / "python"),
                 *base_pins(),

@@ -5,8 +5,10 @@ library are imported by it, so it works in any run environment."""
 
 from __future__ import annotations
 
+import compileall
 import hashlib
 import shutil
+import tempfile
 from pathlib import Path
 
 import testyard.pytest_plugin as plugin_package
@@ -26,13 +28,15 @@ def prepare_runtime(root: Path) -> Path:
     target = root / f"runtime-{digest}"
     if (target / ".ready").exists():
         return target
-    building = root / f"runtime-{digest}.building"
-    shutil.rmtree(building, ignore_errors=True)
+    root.mkdir(parents=True, exist_ok=True)
+    # Each builder uses its own directory; the first rename wins.
+    building = Path(tempfile.mkdtemp(prefix=f"runtime-{digest}.", dir=root))
     package = building / "testyard" / "pytest_plugin"
     package.mkdir(parents=True)
     for source in sources:
         shutil.copy2(source, package / source.name)
     (building / "testyard" / "__init__.py").write_text(helpers_source(), encoding="utf-8")
+    compileall.compile_dir(building, quiet=1)
     for path in [building, *building.rglob("*")]:
         path.chmod(0o755 if path.is_dir() else 0o644)
     (building / ".ready").touch()

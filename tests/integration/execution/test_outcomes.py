@@ -203,3 +203,16 @@ def test_unknown_environment_is_refused(admin: Api) -> None:
     assert body["field"] == "environment"
     body = admin.expect(422, "POST", f"/projects/{project['id']}/runs", json={"case_ids": [999]})
     assert body["field"] == "case_ids"
+
+
+def test_workers_collecting_different_tests_end_the_run_in_error(admin: Api) -> None:
+    project = make_project(admin)
+    code = (
+        "import os, pytest\n\n"
+        "@pytest.mark.parametrize('who', [os.environ.get('PYTEST_XDIST_WORKER', 'main')])\n"
+        "def test_differs(who):\n"
+        "    pass\n"
+    )
+    run = run_code(admin, project["id"], code, workers=2)
+    assert run["status"] == "error"
+    assert "Different tests were collected between gw" in run["error"]
