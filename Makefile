@@ -36,13 +36,16 @@ web:
 		cd web && { [ -d node_modules ] || npm ci --no-audit --no-fund; } && npm run build; \
 	fi
 
-# Services the tests start themselves: PostgreSQL server binaries.
+# Services the tests start themselves: PostgreSQL's server binaries and Redis.
 system-packages:
-	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null; then \
+	@missing=""; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
+	if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" = 0 ]; then \
-			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 		else \
-			echo "PostgreSQL server binaries missing: sudo apt-get install postgresql" >&2; exit 1; \
+			echo "missing:$$missing (sudo apt-get install$$missing)" >&2; exit 1; \
 		fi; \
 	fi
 

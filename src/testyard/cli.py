@@ -12,6 +12,7 @@ import uvicorn
 from testyard.config import Settings
 from testyard.db.engine import make_engine, make_session_factory, transaction
 from testyard.db.migrate import current_revision, upgrade
+from testyard.logs import redact_tokens
 from testyard.services import users
 from testyard.services.errors import ServiceError
 
@@ -41,13 +42,15 @@ def serve(
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    uvicorn.run(
+    config = uvicorn.Config(
         create_app(settings),
         host=host,
         port=port,
         log_level=settings.log_level,
         timeout_graceful_shutdown=5,
     )
+    redact_tokens()  # after uvicorn configured its loggers
+    uvicorn.Server(config).run()
 
 
 @db_app.command("upgrade")

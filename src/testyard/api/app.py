@@ -15,6 +15,8 @@ from testyard.api.limits import BodyLimitMiddleware
 from testyard.config import Settings
 from testyard.db.engine import make_engine, make_session_factory, transaction
 from testyard.db.migrate import upgrade
+from testyard.events.bus import make_bus
+from testyard.events.publisher import RunEvents
 from testyard.execution.context import ExecutionContext
 from testyard.execution.local import LocalExecutor
 from testyard.execution.queue import Dispatcher
@@ -65,6 +67,8 @@ def start(app: FastAPI, settings: Settings, *, migrate: bool) -> None:
     if generated:
         # Printed once, on purpose: the only way to learn the first password.
         log.warning("created user 'admin' with password: %s", generated)
+    app.state.bus = make_bus(settings.redis_url)
+    app.state.events = RunEvents(app.state.bus)
     if settings.executor == "local":
         start_local_execution(app, settings)
 
@@ -75,10 +79,14 @@ def start_local_execution(app: FastAPI, settings: Settings) -> None:
         interrupted = runs.interrupt_running(session)
     if interrupted:
         log.warning("runs %s were running when the server stopped: interrupted", interrupted)
-    executor = LocalExecutor(ExecutionContext(settings=settings, sessions=app.state.sessions))
+    context = ExecutionContext(
+        settings=settings, sessions=app.state.sessions, events=app.state.events
+    )
+    executor = LocalExecutor(context)
     dispatcher = Dispatcher(
         app.state.sessions,
         executor,
+        app.state.events,
         limit=settings.max_concurrent_runs,
         interval=settings.dispatch_interval_s,
     )
@@ -93,6 +101,9 @@ def stop(app: FastAPI) -> None:
     if dispatcher is not None:
         dispatcher.stop()
         app.state.executor.shutdown()
+    bus = getattr(app.state, "bus", None)
+    if bus is not None:
+        bus.close()
     engine = getattr(app.state, "engine", None)
     if engine is not None:
         engine.dispose()

@@ -14,6 +14,7 @@ from testyard.api import (
     projects,
     runs,
     users,
+    ws,
 )
 from testyard.services.errors import NotFound
 
@@ -37,3 +38,4 @@ def register(app: FastAPI) -> None:
         api.include_router(module.router)
     app.include_router(api)
     app.include_router(health.router)
+    app.include_router(ws.router)

@@ -13,6 +13,8 @@ from testyard.api.deps import CurrentUser, ProjectRunner, ProjectViewer, Session
 from testyard.api.plans import Dist, Workers
 from testyard.api.schemas import Page, PageNo, PerPage, Public, UserRef
 from testyard.db.models import Run
+from testyard.events.publisher import RunEvents
+from testyard.events.store import done_message, status_message, store_events
 from testyard.execution.ingest import final_counts
 from testyard.services import pages, results, runs
 from testyard.services.access import Role, require
@@ -125,6 +127,11 @@ RunViewer = Annotated[Run, Depends(_run_with(Role.viewer))]
 RunRunner = Annotated[Run, Depends(_run_with(Role.runner))]
 
 
+def _events(request: Request) -> RunEvents:
+    events: RunEvents = request.app.state.events
+    return events
+
+
 def _wake(request: Request) -> None:
     dispatcher = getattr(request.app.state, "dispatcher", None)
     if dispatcher is not None:
@@ -155,7 +162,9 @@ def create_run(
         source=body.source,
         overrides=overrides,
     )
-    background.add_task(_wake, request)  # after the commit, so the dispatcher sees it
+    # After the commit: the dispatcher and the project's live lists see a stored run.
+    background.add_task(_wake, request)
+    background.add_task(_events(request).publish_status, project.id, status_message(run))
     return RunCreated(id=run.id, status=run.status, ws_url=ws_url(run.id))
 
 
@@ -252,9 +261,12 @@ def cancel_run(
     cancelled = runs.set_run_status(
         session, run.id, "cancelled", counts=final_counts(session, run.id)
     )
+    stored = store_events(session, run.id, [done_message(cancelled)])
     executor = getattr(request.app.state, "executor", None)
     if executor is not None:
         background.add_task(executor.cancel, run.id)
+    background.add_task(_events(request).publish, run.id, stored)
+    background.add_task(_events(request).publish_status, run.project_id, status_message(cancelled))
     return RunPublic.model_validate(cancelled)
 
 

@@ -275,6 +275,8 @@ class Run(Base):
     counts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     exit_code: Mapped[int | None] = mapped_column(Integer, default=None)
     error: Mapped[str | None] = mapped_column(Text, default=None)
+    #: The seq of the run's latest stored event (the row is locked to allocate one).
+    last_seq: Mapped[int] = mapped_column(Integer, default=0)
 
     triggered_by: Mapped[User | None] = relationship(lazy="joined")
 
@@ -307,3 +309,18 @@ class RunResult(Base):
     stdout: Mapped[str] = mapped_column(Text, default="")
     stderr: Mapped[str] = mapped_column(Text, default="")
     log: Mapped[str] = mapped_column(Text, default="")
+
+
+class RunEvent(Base):
+    """A stored live event of a run (``run``, ``test``, ``done``, ``timeout``), so a
+    client that reconnects with ``after=SEQ`` misses none, even across a restart."""
+
+    __tablename__ = "run_events"
+    __table_args__ = (UniqueConstraint("run_id", "seq"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"))
+    seq: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(16))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

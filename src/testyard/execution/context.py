@@ -3,27 +3,20 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from testyard.config import Settings
-
-#: Publishes one event of a run (issue-free default: nowhere).
-Publish = Callable[[int, dict[str, Any]], None]
-
-
-def _nowhere(_run_id: int, _event: dict[str, Any]) -> None:
-    return None
+from testyard.events.memory import MemoryBus
+from testyard.events.publisher import RunEvents
 
 
 @dataclass
 class ExecutionContext:
     settings: Settings
     sessions: sessionmaker[Session]
-    publish: Publish = field(default=_nowhere)
+    events: RunEvents = field(default_factory=lambda: RunEvents(MemoryBus()))
 
 
 class StopSignal:

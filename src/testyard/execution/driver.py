@@ -21,6 +21,7 @@ from sqlalchemy import select as sql_select
 
 from testyard.db.engine import transaction
 from testyard.db.models import RunResult
+from testyard.events.store import done_message, status_message, store_events
 from testyard.execution import command, outcome
 from testyard.execution.context import ExecutionContext, StopSignal
 from testyard.execution.ingest import ResultSink, final_counts
@@ -85,6 +86,26 @@ def _recorded_durations(session: Any, case_ids: list[int]) -> list[tuple[int, st
     return list(latest.values())
 
 
+class LineBuffer:
+    """Console lines between two live ``log`` events (filled by the output thread)."""
+
+    MAX_LINES = 500
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._lines: list[str] = []
+
+    def add(self, line: str) -> None:
+        with self._lock:
+            if len(self._lines) < self.MAX_LINES:  # a flood is in the log file, not live
+                self._lines.append(line.rstrip("\n"))
+
+    def take(self) -> list[str]:
+        with self._lock:
+            lines, self._lines = self._lines, []
+        return lines
+
+
 class RunDriver:
     """Executes one claimed (``running``) run to its end; always leaves it finished."""
 
@@ -95,6 +116,8 @@ class RunDriver:
         self.stop = stop
         self.workspace: Path | None = None
         self.stopped: str | None = None
+        self.sink: ResultSink | None = None
+        self.log_lines = LineBuffer()
 
     def execute(self) -> None:
         try:
@@ -192,19 +215,19 @@ class RunDriver:
         finally:
             os.close(write_fd)
         case_paths = {c["path"]: c["id"] for c in spec.snapshot["cases"]}
-        sink = ResultSink(
-            self.ctx.sessions,
-            spec.id,
-            case_paths,
-            lambda event: self.ctx.publish(spec.id, event),
-        )
+        sink = ResultSink(self.ctx.sessions, spec.id, case_paths, self.ctx.events)
+        self.sink = sink
         log_path = self._artifacts() / "log.txt"
         with log_path.open("w", encoding="utf-8") as log_file:
             assert process.stdout is not None
             output = threading.Thread(
                 target=copy_output,
                 args=(process.stdout, log_file),
-                kwargs={"cap": self.settings.output_cap_bytes, "mask": masker},
+                kwargs={
+                    "cap": self.settings.output_cap_bytes,
+                    "mask": masker,
+                    "on_line": self.log_lines.add,
+                },
                 name=f"run-{spec.id}-output",
                 daemon=True,
             )
@@ -239,10 +262,11 @@ class RunDriver:
                     with contextlib.suppress(subprocess.TimeoutExpired):
                         process.wait(POLL_S)
                 sink.idle()
+                self._publish_log(sink.last_seq)
                 now = time.monotonic()
                 if self.stopped is None and now >= deadline:
                     self._kill(process, "timed_out")
-                    self.ctx.publish(spec.id, {"event": "timeout", "timeout_s": timeout})
+                    self._store_and_publish([{"event": "timeout", "timeout_s": timeout}])
                 elif self.stopped is None and (self.stop.is_set() or now >= next_check):
                     next_check = now + STATUS_CHECK_S
                     if self.stop.is_set() or self._cancelled_elsewhere():
@@ -296,15 +320,25 @@ class RunDriver:
         )
         self._end(status, error=error, counts=counts, exit_code=exit_code, collected=sink.collected)
 
-    def _end(self, status: str, **fields: Any) -> None:
-        fields = {k: v for k, v in fields.items() if v is not None}
+    def _publish_log(self, seq: int) -> None:
+        lines = self.log_lines.take()
+        if lines:
+            self.ctx.events.publish(self.run_id, [{"event": "log", "seq": seq, "lines": lines}])
+
+    def _store_and_publish(self, messages: list[dict[str, Any]]) -> None:
         with transaction(self.ctx.sessions) as session:
-            run = runs.finish_run(session, self.run_id, status, **fields)
-            summary = {
-                "event": "done",
-                "status": run.status,
-                "counts": run.counts,
-                "wall_s": run.wall_s,
-                "error": run.error,
-            }
-        self.ctx.publish(self.run_id, summary)
+            stored = store_events(session, self.run_id, messages)
+        self.ctx.events.publish(self.run_id, stored)
+
+    def _end(self, status: str, **fields: Any) -> None:
+        """Finish the run; the ``done`` event is stored by whoever made it finish (a
+        cancel from the API stored its own)."""
+        fields = {k: v for k, v in fields.items() if v is not None}
+        if self.sink is not None:
+            self._publish_log(self.sink.last_seq)
+        with transaction(self.ctx.sessions) as session:
+            run, changed = runs.finish_run(session, self.run_id, status, **fields)
+            stored = store_events(session, self.run_id, [done_message(run)]) if changed else []
+            project_id, status_event = run.project_id, status_message(run)
+        self.ctx.events.publish(self.run_id, stored)
+        self.ctx.events.publish_status(project_id, status_event)

@@ -6,24 +6,23 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 from testyard.db.engine import transaction
 from testyard.db.models import Run, RunResult
+from testyard.events.publisher import RunEvents
+from testyard.events.store import run_message, store_events, test_message
 
 log = logging.getLogger(__name__)
 
 BATCH = 200
 FLUSH_AFTER_S = 0.2
 TEXT_FIELDS = ("message", "longrepr", "stdout", "stderr", "log")
-
-Publish = Callable[[dict[str, Any]], None]
 
 
 def _when(ts: Any) -> datetime | None:
@@ -43,12 +42,15 @@ class ResultSink:
         sessions: sessionmaker[Session],
         run_id: int,
         case_paths: dict[str, int],
-        publish: Publish | None = None,
+        events: RunEvents,
     ) -> None:
         self.sessions = sessions
         self.run_id = run_id
         self.case_paths = case_paths
-        self.publish = publish
+        self.events = events
+        #: The seq of the latest stored event this sink wrote (live ``log`` events
+        #: carry it).
+        self.last_seq = 0
         self.pending: list[dict[str, Any]] = []
         self.last_flush = time.monotonic()
         self.collected: int | None = None
@@ -71,8 +73,6 @@ class ResultSink:
             log.warning("run %s: unknown event %r dropped", self.run_id, event.get("event"))
             return
         handler(event)
-        if self.publish is not None:
-            self.publish(event)
 
     def on_session_start(self, event: dict[str, Any]) -> None:
         pass
@@ -80,9 +80,10 @@ class ResultSink:
     def on_collected(self, event: dict[str, Any]) -> None:
         self.collected = int(event.get("count", 0))
         with transaction(self.sessions) as session:
-            session.execute(
-                update(Run).where(Run.id == self.run_id).values(collected=self.collected)
-            )
+            run = session.get_one(Run, self.run_id)
+            run.collected = self.collected
+            stored = store_events(session, self.run_id, [run_message(run)])
+        self._published(stored)
 
     def on_collect_error(self, event: dict[str, Any]) -> None:
         self.collect_errors.append(event)
@@ -136,7 +137,15 @@ class ResultSink:
                 .on_conflict_do_nothing(index_elements=["run_id", "nodeid", "worker", "attempt"])
             )
             session.execute(statement)
+            stored = store_events(session, self.run_id, [test_message(r) for r in rows])
         self.stored += len(rows)
+        self._published(stored)
+
+    def _published(self, stored: list[dict[str, Any]]) -> None:
+        """After the commit: subscribers see only what is durably stored."""
+        if stored:
+            self.last_seq = stored[-1]["seq"]
+        self.events.publish(self.run_id, stored)
 
 
 def final_counts(session: Session, run_id: int) -> dict[str, int]:

@@ -10,35 +10,50 @@ import threading
 from sqlalchemy.orm import Session, sessionmaker
 
 from testyard.db.engine import transaction
+from testyard.events.bus import Message
+from testyard.events.publisher import RunEvents
+from testyard.events.store import run_message, status_message, store_events
 from testyard.execution.protocol import Executor
 from testyard.services import runs
 
 log = logging.getLogger(__name__)
 
 
-def dispatch_once(sessions: sessionmaker[Session], executor: Executor, limit: int) -> list[int]:
+def dispatch_once(
+    sessions: sessionmaker[Session], executor: Executor, limit: int, events: RunEvents
+) -> list[int]:
     """Claim up to the free slots' worth of queued runs and start them."""
     free = limit - executor.active()
     if free <= 0:
         return []
-    claimed: list[int] = []
+    claimed: list[tuple[int, int, list[Message], Message]] = []
     with transaction(sessions) as session:
         for run_id in runs.queued_run_ids(session, free):
             try:
-                runs.set_run_status(session, run_id, runs.RUNNING)
+                run = runs.set_run_status(session, run_id, runs.RUNNING)
             except runs.InvalidTransition:
                 continue  # cancelled, or claimed by another process, meanwhile
-            claimed.append(run_id)
-    for run_id in claimed:
+            stored = store_events(session, run_id, [run_message(run)])
+            claimed.append((run_id, run.project_id, stored, status_message(run)))
+    for run_id, project_id, stored, status in claimed:
+        events.publish(run_id, stored)
+        events.publish_status(project_id, status)
         executor.submit(run_id)
-    return claimed
+    return [run_id for run_id, *_ in claimed]
 
 
 class Dispatcher:
     def __init__(
-        self, sessions: sessionmaker[Session], executor: Executor, *, limit: int, interval: float
+        self,
+        sessions: sessionmaker[Session],
+        executor: Executor,
+        events: RunEvents,
+        *,
+        limit: int,
+        interval: float,
     ) -> None:
         self.sessions = sessions
+        self.events = events
         self.executor = executor
         self.limit = limit
         self.interval = interval
@@ -62,7 +77,7 @@ class Dispatcher:
     def _loop(self) -> None:
         while not self._stop.is_set():
             try:
-                dispatch_once(self.sessions, self.executor, self.limit)
+                dispatch_once(self.sessions, self.executor, self.limit, self.events)
             except Exception:  # a database hiccup must not end the dispatcher
                 log.exception("dispatching queued runs failed; retrying")
             self._wake.wait(self.interval)

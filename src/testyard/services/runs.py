@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, lazyload
 
 from testyard.db.models import Case, FixtureModule, Plan, Project, Run, User
+from testyard.events.store import done_message, run_message, store_events
 from testyard.services import plans as plans_service
 from testyard.services.cases import query_cases
 from testyard.services.environments import find_environment, list_variables
@@ -69,6 +70,7 @@ def create_run(
     )
     session.add(run)
     session.flush()
+    store_events(session, run.id, [run_message(run)])
     return run
 
 
@@ -195,7 +197,10 @@ def interrupt_running(session: Session) -> list[int]:
     received results stay. Queued runs stay queued and will run."""
     ids = list(session.scalars(select(Run.id).where(Run.status == RUNNING)))
     for run_id in ids:
-        set_run_status(session, run_id, "interrupted", error="the server stopped during the run")
+        run = set_run_status(
+            session, run_id, "interrupted", error="the server stopped during the run"
+        )
+        store_events(session, run_id, [done_message(run)])
     return ids
 
 
@@ -209,14 +214,14 @@ def count_running(session: Session) -> int:
     return len(session.scalars(select(Run.id).where(Run.status == RUNNING)).all())
 
 
-def finish_run(session: Session, run_id: int, status: str, **fields: Any) -> Run:
+def finish_run(session: Session, run_id: int, status: str, **fields: Any) -> tuple[Run, bool]:
     """End a running run; if it already ended (cancelled meanwhile), keep that status
-    and only record what was measured (counts, exit code)."""
+    and only record what was measured. Answers the run and whether it changed status."""
     run = get_run(session, run_id)
     if run.status in FINISHED:
         for key in ("counts", "exit_code", "collected"):
             if key in fields:
                 setattr(run, key, fields[key])
         session.flush()
-        return run
-    return set_run_status(session, run_id, status, **fields)
+        return run, False
+    return set_run_status(session, run_id, status, **fields), True
