@@ -119,7 +119,7 @@ def run(
         typer.echo(f"run {created['id']} queued")
         if not follow:
             return
-        finished = follow_run(client, created["id"], console)
+        finished = follow_run(client, created["id"], created["ws_url"], console)
         print_summary(client, finished, console)
     except ClientError as exc:
         typer.echo(f"error: {exc}", err=True)

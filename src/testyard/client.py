@@ -18,6 +18,8 @@ class Client:
     def __init__(self, url: str, token: str | None, timeout: float = 30.0) -> None:
         if not token:
             raise ClientError("set TESTYARD_TOKEN (an API token from /me/tokens) or pass --token")
+        self.url = url.rstrip("/")
+        self.token = token
         self.http = httpx.Client(
             base_url=url.rstrip("/") + API,
             headers={"Authorization": f"Bearer {token}"},
@@ -36,6 +38,10 @@ class Client:
                 message = response.text
             raise ClientError(f"{method} {path}: {response.status_code} {message}")
         return response.json() if response.content else None
+
+    def websocket_url(self, path: str) -> str:
+        """``ws_url`` from the API (relative to the server) as an absolute URL."""
+        return self.url.replace("http", "ws", 1) + path
 
     def project_id(self, project: str) -> int:
         """A project given by id or by name."""

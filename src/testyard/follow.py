@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
+import json
 import time
+from collections.abc import Iterator
 from typing import Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from websockets.exceptions import ConnectionClosedError
+from websockets.sync.client import connect
 
-from testyard.client import Client
-
-FINISHED = {"passed", "failed", "error", "cancelled", "timed_out", "interrupted"}
-POLL_S = 0.5
+from testyard.client import Client, ClientError
+from testyard.events.store import STORED
 
 
-def follow(client: Client, run_id: int, console: Console) -> dict[str, Any]:
-    """Show progress until the run ends; return the finished run."""
+def follow(client: Client, run_id: int, ws_url: str, console: Console) -> dict[str, Any]:
+    """Show live progress from the run's WebSocket until ``done``; return the run."""
     columns = (
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -23,32 +25,44 @@ def follow(client: Client, run_id: int, console: Console) -> dict[str, Any]:
         TextColumn("[green]{task.fields[passed]} passed [red]{task.fields[failed]} failed"),
         TimeElapsedColumn(),
     )
-    with Progress(*columns, console=console, transient=False) as progress:
+    counts: dict[str, int] = {}
+    with Progress(*columns, console=console) as progress:
         task = progress.add_task("queued", total=None, passed=0, failed=0)
-        while True:
-            run = client.call("GET", f"/runs/{run_id}")
-            done = _done_counts(client, run_id) if run["status"] != "queued" else {}
+        for message in _events(client.websocket_url(ws_url), client.token):
+            kind = message.get("event")
+            if kind == "run":
+                run = message["run"]
+                progress.update(task, description=run["status"], total=run.get("collected"))
+            elif kind == "test" and message.get("final"):
+                counts[message["outcome"]] = counts.get(message["outcome"], 0) + 1
+            elif kind == "done":
+                progress.update(task, description=message["status"])
             progress.update(
                 task,
-                description=run["status"],
-                total=run.get("collected"),
-                completed=sum(done.values()),
-                passed=done.get("passed", 0),
-                failed=done.get("failed", 0) + done.get("error", 0),
+                completed=sum(counts.values()),
+                passed=counts.get("passed", 0),
+                failed=counts.get("failed", 0) + counts.get("error", 0),
             )
-            if run["status"] in FINISHED:
-                return dict(run)
-            time.sleep(POLL_S)
+            if kind == "done":
+                break
+    return dict(client.call("GET", f"/runs/{run_id}"))
 
 
-def _done_counts(client: Client, run_id: int) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for outcome in ("passed", "failed", "error", "skipped", "xfailed", "xpassed"):
-        page = client.call(
-            "GET", f"/runs/{run_id}/results", params={"outcome": outcome, "per_page": 1}
-        )
-        counts[outcome] = int(page["total"])
-    return counts
+def _events(url: str, token: str, retries: int = 5) -> Iterator[dict[str, Any]]:
+    """The run's events; a dropped connection resumes after the last stored seq."""
+    after = 0
+    for _attempt in range(retries):
+        try:
+            with connect(f"{url}?after={after}&token={token}", open_timeout=10) as socket:
+                for raw in socket:
+                    message = json.loads(raw)
+                    if message.get("event") in STORED:
+                        after = message["seq"]
+                    yield message
+                return
+        except (OSError, ConnectionClosedError):
+            time.sleep(1)
+    raise ClientError("lost the connection to the run's live events")
 
 
 def print_summary(client: Client, run: dict[str, Any], console: Console) -> None:

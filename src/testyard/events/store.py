@@ -93,16 +93,8 @@ def status_message(run: Run) -> Message:
     }
 
 
-def test_message(row: dict[str, Any]) -> Message:
-    keys = (
-        "nodeid",
-        "case_id",
-        "outcome",
-        "duration_s",
-        "attempt",
-        "worker",
-        "final",
-        "flaky",
-        "message",
-    )
-    return {"event": "test", **{k: row[k] for k in keys}}
+def test_message(row: dict[str, Any], reported_at: float | None = None) -> Message:
+    """One result; ``reported_at`` is when pytest reported it (epoch seconds)."""
+    keys = ("nodeid", "case_id", "outcome", "duration_s", "attempt", "worker", "final",
+            "flaky", "message")  # fmt: skip
+    return {"event": "test", **{k: row[k] for k in keys}, "reported_at": reported_at}

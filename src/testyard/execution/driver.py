@@ -261,7 +261,8 @@ class RunDriver:
                 else:
                     with contextlib.suppress(subprocess.TimeoutExpired):
                         process.wait(POLL_S)
-                sink.idle()
+                if not open_pipe or not select.select([read_fd], [], [], 0)[0]:
+                    sink.idle()
                 self._publish_log(sink.last_seq)
                 now = time.monotonic()
                 if self.stopped is None and now >= deadline:

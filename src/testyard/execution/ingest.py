@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,7 +20,6 @@ from testyard.events.store import run_message, store_events, test_message
 log = logging.getLogger(__name__)
 
 BATCH = 200
-FLUSH_AFTER_S = 0.2
 TEXT_FIELDS = ("message", "longrepr", "stdout", "stderr", "log")
 
 
@@ -52,7 +50,7 @@ class ResultSink:
         #: carry it).
         self.last_seq = 0
         self.pending: list[dict[str, Any]] = []
-        self.last_flush = time.monotonic()
+        self.reported_at: list[float | None] = []
         self.collected: int | None = None
         self.collect_errors: list[dict[str, Any]] = []
         self.finish: dict[str, Any] | None = None
@@ -90,6 +88,7 @@ class ResultSink:
 
     def on_test(self, event: dict[str, Any]) -> None:
         self.pending.append(self._row(event))
+        self.reported_at.append(event.get("ts"))
         if len(self.pending) >= BATCH:
             self.flush()
 
@@ -97,8 +96,10 @@ class ResultSink:
         self.finish = event
 
     def idle(self) -> None:
-        """Called when no event came for a while: store what waits."""
-        if self.pending and time.monotonic() - self.last_flush >= FLUSH_AFTER_S:
+        """Called when the pipe has nothing more to read right now: store what waits.
+        A slow stream is stored result by result (low latency for live views), a fast
+        one in batches of what arrived together."""
+        if self.pending:
             self.flush()
 
     def _row(self, event: dict[str, Any]) -> dict[str, Any]:
@@ -125,7 +126,7 @@ class ResultSink:
 
     def flush(self) -> None:
         rows, self.pending = self.pending, []
-        self.last_flush = time.monotonic()
+        reported, self.reported_at = self.reported_at, []
         if not rows:
             return
         with transaction(self.sessions) as session:
@@ -137,7 +138,8 @@ class ResultSink:
                 .on_conflict_do_nothing(index_elements=["run_id", "nodeid", "worker", "attempt"])
             )
             session.execute(statement)
-            stored = store_events(session, self.run_id, [test_message(r) for r in rows])
+            messages = [test_message(r, ts) for r, ts in zip(rows, reported, strict=True)]
+            stored = store_events(session, self.run_id, messages)
         self.stored += len(rows)
         self._published(stored)
 
