@@ -91,12 +91,7 @@ def list_cases(
             found_result = latest.get(item.id)
             if found_result is not None:
                 item.latest_result = LatestResult(**vars(found_result))
-    return Page(
-        items=items,
-        total=found.total,
-        page=found.page,
-        per_page=found.per_page,
-    )
+    return Page(items=items, total=found.total, page=found.page, per_page=found.per_page)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)

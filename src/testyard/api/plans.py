@@ -147,12 +147,7 @@ def list_plans(
 ) -> Page[PlanPublic]:
     """The project's plans."""
     found = plans.list_plans(session, project, name=name, page=page, per_page=per_page, order=order)
-    return Page(
-        items=[_public(p) for p in found.items],
-        total=found.total,
-        page=found.page,
-        per_page=found.per_page,
-    )
+    return Page.of(found, _public)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)

@@ -79,12 +79,7 @@ def list_projects(
     """The projects you are a member of (every project, for administrators)."""
     query = pages.order_by(projects.visible_projects(user), Project, order, ORDERABLE)
     found = pages.paginate(session, query, page=page, per_page=per_page)
-    return Page(
-        items=[_public(p, session, user) for p in found.items],
-        total=found.total,
-        page=found.page,
-        per_page=found.per_page,
-    )
+    return Page.of(found, lambda p: _public(p, session, user))
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)

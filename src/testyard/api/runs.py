@@ -194,12 +194,7 @@ def list_runs(
     }
     query = results.run_filters(project.id, filters)
     found = pages.paginate(session, query, page=page, per_page=per_page)
-    return Page(
-        items=[RunPublic.model_validate(r) for r in found.items],
-        total=found.total,
-        page=found.page,
-        per_page=found.per_page,
-    )
+    return Page.of(found, RunPublic.model_validate)
 
 
 @router.get("/runs/{rid}")
@@ -226,12 +221,7 @@ def list_results(
         page=page,
         per_page=per_page,
     )
-    return Page(
-        items=[ResultPublic.model_validate(r) for r in found.items],
-        total=found.total,
-        page=found.page,
-        per_page=found.per_page,
-    )
+    return Page.of(found, ResultPublic.model_validate)
 
 
 @router.get("/runs/{rid}/snapshot")

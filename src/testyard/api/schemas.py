@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import Annotated, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Query
 from pydantic import BaseModel, ConfigDict
+
+from testyard.services import pages
 
 T = TypeVar("T")
 
@@ -22,6 +25,12 @@ class Page(BaseModel, Generic[T]):
     total: int
     page: int
     per_page: int
+
+    @classmethod
+    def of(cls, found: pages.Page[Any], convert: Callable[[Any], T]) -> Page[T]:
+        """A service's page, its items converted to their public shape."""
+        return cls(items=[convert(item) for item in found.items], total=found.total,
+                   page=found.page, per_page=found.per_page)  # fmt: skip
 
 
 class UserPublic(Public):

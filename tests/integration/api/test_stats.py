@@ -3,6 +3,7 @@ a plan's trend, over runs and results seeded straight into the database."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
@@ -430,7 +431,9 @@ def test_100000_results_take_a_bounded_number_of_statements(
     statements: list[str] = []
 
     def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        statements.append(statement)
+        # The app's dispatcher polls for queued runs on its own thread: not the request's.
+        if threading.current_thread().name != "dispatcher":
+            statements.append(statement)
 
     def count(path: str, **params: Any) -> tuple[int, int, Any]:
         statements.clear()
@@ -458,7 +461,7 @@ def test_100000_results_take_a_bounded_number_of_statements(
             if name in ("flaky", "slowest", "failures"):
                 filtered, filtered_selects, _ = count(path, last=500, plan_id=plid)
                 assert filtered <= MAX_STATEMENTS, (name, statements)
-                assert filtered_selects == many_selects + 1, (name, statements)  # the plan is checked
+                assert filtered_selects == many_selects + 1, name  # the plan is checked
     finally:
         event.remove(engine, "before_cursor_execute", record)
 
