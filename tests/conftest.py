@@ -91,10 +91,12 @@ def empty_tables(engine: Engine) -> None:
 
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
+    # The scheduler runs only where a test asks for it (tests/integration/scheduling).
     return Settings(
         database_url=database_url,
         data_dir=tmp_path / "data",
         admin_password=ADMIN_PASSWORD,
+        scheduler=False,
     )
 
 

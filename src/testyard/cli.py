@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import logging
+import signal
 import sys
+import threading
+from datetime import timedelta
 from typing import Annotated
 
 import typer
@@ -39,6 +42,8 @@ def serve(
     from testyard.api.app import create_app
 
     settings = Settings()
+    if no_scheduler:
+        settings.scheduler = False
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
@@ -125,6 +130,53 @@ def run(
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
     raise typer.Exit(0 if finished["status"] == "passed" else 1)
+
+
+@app.command()
+def scheduler() -> None:
+    """Run only the scheduler (the production shape beside `serve --no-scheduler`);
+    it fires plans while it holds the leader lock, and stands by otherwise."""
+    from testyard.scheduling.service import SchedulerService
+
+    settings = Settings()
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    engine = _engine(settings)
+    upgrade(engine)
+    service = SchedulerService(settings, engine, make_session_factory(engine))
+    stopped = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stopped.set())
+    service.start()
+    typer.echo("scheduler started; waiting for the leader lock if another one holds it")
+    stopped.wait()
+    service.stop()
+
+
+@app.command()
+def purge(
+    older_than: Annotated[str, typer.Option(help="age of the runs to delete, e.g. 30d or 12h")],
+) -> None:
+    """Delete runs (results, artifacts) older than the given age, and old fire records;
+    each plan keeps its latest runs (TESTYARD_RETENTION_KEEP_RUNS)."""
+    from testyard.scheduling.retention import run_retention
+
+    age = _age(older_than)
+    settings = Settings()
+    engine = _engine(settings)
+    upgrade(engine)
+    purged = run_retention(make_session_factory(engine), settings, runs_older_than=age)
+    typer.echo(f"deleted {purged.runs} runs and {purged.fires} fire records")
+
+
+def _age(text: str) -> timedelta:
+    units = {"d": "days", "h": "hours", "m": "minutes"}
+    number, unit = text[:-1], text[-1:]
+    if unit not in units or not number.isdigit() or int(number) <= 0:
+        typer.echo(f"error: give an age such as 90d, 12h or 30m, not {text!r}", err=True)
+        raise typer.Exit(2)
+    return timedelta(**{units[unit]: int(number)})
 
 
 if __name__ == "__main__":

@@ -35,6 +35,16 @@ class Settings(BaseSettings):
     url: str = "http://127.0.0.1:8000"
     token: str | None = None
 
+    # Scheduling: see docs/architecture.md, "Schedules".
+    scheduler: bool = True
+    misfire_grace_s: int = Field(default=300, ge=0)
+    schedule_sync_s: float = Field(default=1.0, gt=0)
+    leader_retry_s: float = Field(default=10.0, gt=0)
+    retention_cron: str = "0 0 * * 1"
+    retention_fires_days: int = Field(default=7, ge=1)
+    retention_runs_days: int = Field(default=90, ge=1)
+    retention_keep_runs: int = Field(default=50, ge=0)
+
     # Execution: see docs/architecture.md, "Running a run".
     max_concurrent_runs: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1)
     work_dir: Path | None = None

@@ -21,7 +21,8 @@ from sqlalchemy.orm import Session
 from testyard.db.engine import make_engine
 from testyard.db.models import Run, RunResult
 
-START = datetime(2026, 1, 1, tzinfo=UTC)
+#: How long before now the first seeded run starts.
+AGO = timedelta(days=30)
 BATCH = 5_000
 
 
@@ -68,7 +69,7 @@ class Seeder:
     ``created_at``, ``created_at`` remembers each seeded run's."""
 
     engine: Engine
-    clock: datetime = START
+    clock: datetime = field(default_factory=lambda: datetime.now(UTC) - AGO)
     step: timedelta = timedelta(minutes=1)
     created_at: dict[int, datetime] = field(default_factory=dict)
 
@@ -87,6 +88,7 @@ class Seeder:
         plan_id: int | None = None,
         counts: dict[str, int] | None = None,
         wall_s: float | None = 1.0,
+        triggered_by_id: int | None = None,
     ) -> dict[str, Any]:
         created = self.clock
         self.clock += self.step
@@ -95,6 +97,7 @@ class Seeder:
             "plan_id": plan_id,
             "title": "seeded run",
             "source": "api",
+            "triggered_by_id": triggered_by_id,
             "status": status,
             "workers": "auto",
             "dist": "auto",
@@ -134,11 +137,19 @@ class Seeder:
         plan_id: int | None = None,
         wall_s: float | None = 1.0,
         counts: dict[str, int] | None = None,
+        triggered_by_id: int | None = None,
     ) -> int:
         """One finished run with its results (``counts`` computed from them unless
         given); its id."""
         counts = counts_of(results) if counts is None else counts
-        row = self.run_row(project_id, status=status, plan_id=plan_id, counts=counts, wall_s=wall_s)
+        row = self.run_row(
+            project_id,
+            status=status,
+            plan_id=plan_id,
+            counts=counts,
+            wall_s=wall_s,
+            triggered_by_id=triggered_by_id,
+        )
         (run_id,) = self.insert_runs([row])
         self.insert_results({**r, "run_id": run_id} for r in results)
         return run_id
@@ -171,11 +182,12 @@ MESSAGES = (
 
 @dataclass
 class History:
-    """What ``seed_history`` made: the runs oldest first, the big run, the node ids."""
+    """What ``seed_history`` made: the runs oldest first, the big run, what each node id
+    is like (``stable``, ``flaky``, ``broken``, ``skipped``), how many results."""
 
     run_ids: list[int]
     big_run_id: int | None
-    nodeids: list[str]
+    kinds: dict[str, str]
     results: int
     plan_run_ids: list[int] = field(default_factory=list)
 
@@ -189,13 +201,14 @@ def seed_history(
     tests_per_case: int,
     plan_id: int | None = None,
     big_run_tests_per_case: int = 0,
+    triggered_by_id: int | None = None,
     seed: int = 1,
 ) -> History:
     """A realistic history: ``runs`` finished runs, each of every case's
-    ``tests_per_case`` tests (every other run of ``plan_id`` when given), mostly passing,
-    with some skips, failures whose messages vary in numbers and hex addresses, and
-    flaky retries; then, when ``big_run_tests_per_case``, one big run. Deterministic for
-    a ``seed``."""
+    ``tests_per_case`` tests (every other run of ``plan_id`` when given). 82% of the
+    tests always pass, 10% are flaky, 5% broken, 3% skipped (see ``_synthetic``); then,
+    when ``big_run_tests_per_case``, one big run of passing tests. All started by
+    ``triggered_by_id`` when given. Deterministic for a ``seed``."""
     rng = random.Random(seed)
     nodeids = [
         (f"tests/test_case_{c:03d}.py::test_{t}", case_id)
@@ -203,11 +216,15 @@ def seed_history(
         for t in range(tests_per_case)
     ]
     speed = {nodeid: rng.choice((0.01, 0.05, 0.2, 1.0, 3.0)) for nodeid, _ in nodeids}
+    kind = {nodeid: _kind(rng) for nodeid, _ in nodeids}
     statuses: list[str] = []
     per_run: list[list[dict[str, Any]]] = []
     for _ in range(runs):
-        rows = [_synthetic(rng, nodeid, case_id, speed[nodeid]) for nodeid, case_id in nodeids]
-        rows = [row for group in rows for row in group]
+        rows = [
+            row
+            for nodeid, case_id in nodeids
+            for row in _synthetic(rng, nodeid, case_id, speed[nodeid], kind[nodeid])
+        ]
         per_run.append(rows)
         statuses.append("failed" if any(r["outcome"] == "failed" for r in rows) else "passed")
     run_rows = [
@@ -217,6 +234,7 @@ def seed_history(
             plan_id=plan_id if plan_id is not None and i % 2 == 0 else None,
             counts=counts_of(rows),
             wall_s=round(sum(r["duration_s"] for r in rows), 3),
+            triggered_by_id=triggered_by_id,
         )
         for i, (status, rows) in enumerate(zip(statuses, per_run, strict=True))
     ]
@@ -234,24 +252,38 @@ def seed_history(
             for c, case_id in enumerate(case_ids)
             for t in range(big_run_tests_per_case)
         ]
-        big_run_id = seeder.run(project_id, big)
+        big_run_id = seeder.run(project_id, big, triggered_by_id=triggered_by_id)
         total += len(big)
-    return History(run_ids, big_run_id, [n for n, _ in nodeids], total, plan_run_ids)
+    return History(run_ids, big_run_id, kind, total, plan_run_ids)
 
 
-def _synthetic(rng: random.Random, nodeid: str, case_id: int, speed: float) -> list[dict[str, Any]]:
-    """One test's result rows in one run: 90% pass, 3% skip, 5% fail, 2% flaky."""
-    duration = round(speed * rng.uniform(0.5, 1.5), 4)
+def _kind(rng: random.Random) -> str:
+    """What a synthetic test is like: most are stable, a few flaky, broken or skipped."""
     draw = rng.random()
-    if draw < 0.90:
-        return [result(nodeid, case_id=case_id, duration_s=duration)]
-    if draw < 0.93:
+    if draw < 0.82:
+        return "stable"
+    if draw < 0.92:
+        return "flaky"
+    return "broken" if draw < 0.97 else "skipped"
+
+
+def _synthetic(
+    rng: random.Random, nodeid: str, case_id: int, speed: float, kind: str
+) -> list[dict[str, Any]]:
+    """One test's result rows in one run. A flaky test fails 10% of its runs and passes
+    on a retry in another 10%; a broken one always fails, its message varying in numbers
+    and addresses."""
+    duration = round(speed * rng.uniform(0.5, 1.5), 4)
+    if kind == "skipped":
         return [result(nodeid, "skipped", case_id=case_id, duration_s=0.0)]
-    if draw < 0.98:
+    draw = rng.random() if kind == "flaky" else 1.0
+    if kind == "broken" or draw < 0.1:
         template = rng.choice(MESSAGES)
         message = template.format(n=rng.randrange(1000), h=rng.randrange(2**40))
         return [result(nodeid, "failed", case_id=case_id, duration_s=duration, message=message)]
-    failed = result(nodeid, "failed", case_id=case_id, duration_s=duration, final=False)
-    failed["message"] = "AssertionError: flaky"
-    passed = result(nodeid, case_id=case_id, duration_s=duration, attempt=2, flaky=True)
-    return [failed, passed]
+    if draw < 0.2:
+        failed = result(nodeid, "failed", case_id=case_id, duration_s=duration, final=False)
+        failed["message"] = "AssertionError: flaky"
+        passed = result(nodeid, case_id=case_id, duration_s=duration, attempt=2, flaky=True)
+        return [failed, passed]
+    return [result(nodeid, case_id=case_id, duration_s=duration)]

@@ -20,6 +20,7 @@ from testyard.events.publisher import RunEvents
 from testyard.execution.context import ExecutionContext
 from testyard.execution.local import LocalExecutor
 from testyard.execution.queue import Dispatcher
+from testyard.scheduling.service import SchedulerService
 from testyard.services import runs
 from testyard.services.users import ensure_first_admin
 
@@ -71,6 +72,22 @@ def start(app: FastAPI, settings: Settings, *, migrate: bool) -> None:
     app.state.events = RunEvents(app.state.bus)
     if settings.executor == "local":
         start_local_execution(app, settings)
+    if settings.scheduler:
+        start_scheduler(app, settings)
+
+
+def start_scheduler(app: FastAPI, settings: Settings) -> None:
+    """The scheduler runs here only while this process holds the leader lock."""
+
+    def run_created(_run_id: int) -> None:
+        dispatcher = getattr(app.state, "dispatcher", None)
+        if dispatcher is not None:
+            dispatcher.wake()
+
+    app.state.scheduler = SchedulerService(
+        settings, app.state.engine, app.state.sessions, run_created
+    )
+    app.state.scheduler.start()
 
 
 def start_local_execution(app: FastAPI, settings: Settings) -> None:
@@ -96,7 +113,10 @@ def start_local_execution(app: FastAPI, settings: Settings) -> None:
 
 
 def stop(app: FastAPI) -> None:
-    """Stop taking runs, interrupt the running ones, close the database."""
+    """Stop the scheduler and taking runs, interrupt the running ones, close the database."""
+    scheduler = getattr(app.state, "scheduler", None)
+    if scheduler is not None:
+        scheduler.stop()
     dispatcher = getattr(app.state, "dispatcher", None)
     if dispatcher is not None:
         dispatcher.stop()

@@ -5,13 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, BackgroundTasks, Query, Request, status
 from pydantic import BaseModel, Field
+from sqlalchemy import select
 
 from testyard.api.deps import ProjectEditor, ProjectViewer, SessionDep
-from testyard.api.schemas import Order, Page, PageNo, PerPage
-from testyard.db.models import Plan
-from testyard.services import plans
+from testyard.api.schemas import Order, Page, PageNo, PerPage, Public
+from testyard.db.models import Plan, PlanFire
+from testyard.scheduling.preview import describe, next_fire_times
+from testyard.scheduling.service import plan_spec
+from testyard.scheduling.triggers import zone
+from testyard.services import pages, plans
 
 router = APIRouter(prefix="/projects/{pid}/plans", tags=["plans"])
 
@@ -136,6 +140,30 @@ def _fields(body: PlanFields) -> dict[str, Any]:
     return fields
 
 
+class SchedulePublic(BaseModel):
+    enabled: bool
+    trigger: Trigger
+    description: str = Field(description="the trigger in words")
+    timezone: str
+    next: list[datetime] = Field(description="the next fire times (none when switched off)")
+
+
+class FirePublic(Public):
+    id: int
+    scheduled_at: datetime
+    fired_at: datetime
+    lag_s: float
+    result: str = Field(description="run_created, skipped, missed or error")
+    run_id: int | None
+    message: str
+
+
+def _reschedule(request: Request) -> None:
+    scheduler = getattr(request.app.state, "scheduler", None)
+    if scheduler is not None:
+        scheduler.wake()
+
+
 @router.get("")
 def list_plans(
     project: ProjectViewer,
@@ -151,8 +179,15 @@ def list_plans(
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
-def create_plan(body: PlanCreate, project: ProjectEditor, session: SessionDep) -> PlanPublic:
+def create_plan(
+    body: PlanCreate,
+    project: ProjectEditor,
+    session: SessionDep,
+    request: Request,
+    background: BackgroundTasks,
+) -> PlanPublic:
     """Create a plan; its trigger is validated before anything is saved."""
+    background.add_task(_reschedule, request)
     return _public(plans.create_plan(session, project, _fields(body)))
 
 
@@ -164,16 +199,29 @@ def get_plan(plid: int, project: ProjectViewer, session: SessionDep) -> PlanPubl
 
 @router.patch("/{plid}")
 def update_plan(
-    plid: int, body: PlanUpdate, project: ProjectEditor, session: SessionDep
+    plid: int,
+    body: PlanUpdate,
+    project: ProjectEditor,
+    session: SessionDep,
+    request: Request,
+    background: BackgroundTasks,
 ) -> PlanPublic:
-    """Change a plan; ``case_ids`` replaces the ordered list of cases."""
+    """Change a plan (its trigger, its switch…); ``case_ids`` replaces its cases."""
+    background.add_task(_reschedule, request)
     plan = plans.get_plan(session, project, plid)
     return _public(plans.update_plan(session, plan, _fields(body)))
 
 
 @router.delete("/{plid}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_plan(plid: int, project: ProjectEditor, session: SessionDep) -> None:
-    """Delete a plan (its past runs stay in the history)."""
+def delete_plan(
+    plid: int,
+    project: ProjectEditor,
+    session: SessionDep,
+    request: Request,
+    background: BackgroundTasks,
+) -> None:
+    """Delete a plan and its schedule (its past runs stay in the history)."""
+    background.add_task(_reschedule, request)
     plans.delete_plan(session, plans.get_plan(session, project, plid))
 
 
@@ -202,3 +250,33 @@ def remove_plan_case(
     """Take a case out of a plan (the case itself stays)."""
     plan = plans.get_plan(session, project, plid)
     return _public(plans.remove_case(session, plan, cid))
+
+
+@router.get("/{plid}/schedule")
+def get_schedule(plid: int, project: ProjectViewer, session: SessionDep) -> SchedulePublic:
+    """The next 5 fire times and the trigger in words (for help beside the input)."""
+    plan = plans.get_plan(session, project, plid)
+    spec = plan_spec(plan)
+    upcoming = next_fire_times(spec) if plan.enabled else []
+    return SchedulePublic(
+        enabled=plan.enabled,
+        trigger=_public(plan).trigger,
+        description=describe(spec),
+        timezone=str(zone(spec.timezone)),
+        next=upcoming,
+    )
+
+
+@router.get("/{plid}/fires")
+def list_fires(
+    plid: int,
+    project: ProjectViewer,
+    session: SessionDep,
+    page: PageNo = 1,
+    per_page: PerPage = 50,
+) -> Page[FirePublic]:
+    """Every fire of the plan, newest first: when, how late, and what came of it."""
+    plan = plans.get_plan(session, project, plid)
+    query = select(PlanFire).where(PlanFire.plan_id == plan.id).order_by(PlanFire.id.desc())
+    return Page.of(pages.paginate(session, query, page=page, per_page=per_page),
+                   FirePublic.model_validate)  # fmt: skip

@@ -3,6 +3,7 @@ a case's history and a plan's trend. Viewers may read them all."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any, Generic, TypeVar
 
@@ -35,6 +36,14 @@ class StatsPage(Page[T], Generic[T]):
 
     last: int = Field(description="N: the window is the last N finished runs")
     runs: int = Field(description="how many finished runs the window holds (at most N)")
+
+    @classmethod
+    def over(
+        cls, window: stats.Window, found: pages.Page[Any], convert: Callable[[Any], T]
+    ) -> StatsPage[T]:
+        """A service's page over ``window``, its items converted to their public shape."""
+        page = Page[T].of(found, convert)
+        return cls(**dict(page), last=window.last, runs=len(window.run_ids))
 
 
 class FlakyTest(Public):
@@ -87,17 +96,6 @@ class TrendPoint(Public):
     wall_s: float | None
 
 
-def _page(found: pages.Page[Any], window: stats.Window, schema: type[Public]) -> Any:
-    return {
-        "items": [schema.model_validate(item) for item in found.items],
-        "total": found.total,
-        "page": found.page,
-        "per_page": found.per_page,
-        "last": window.last,
-        "runs": len(window.run_ids),
-    }
-
-
 @router.get("/projects/{pid}/stats/flaky")
 def flaky_tests(
     project: ProjectViewer,
@@ -111,7 +109,7 @@ def flaky_tests(
     runs (same node id), most flaky first."""
     window = stats.window(session, project.id, last, plan_id=plan_id)
     found = stats.flaky_tests(session, window, page=page, per_page=per_page)
-    return StatsPage[FlakyTest].model_validate(_page(found, window, FlakyTest))
+    return StatsPage[FlakyTest].over(window, found, FlakyTest.model_validate)
 
 
 @router.get("/projects/{pid}/stats/slowest")
@@ -126,7 +124,7 @@ def slowest_tests(
     """The slowest node ids of the last N finished runs, by average duration."""
     window = stats.window(session, project.id, last, plan_id=plan_id)
     found = stats.slowest_tests(session, window, page=page, per_page=limit)
-    return StatsPage[SlowTest].model_validate(_page(found, window, SlowTest))
+    return StatsPage[SlowTest].over(window, found, SlowTest.model_validate)
 
 
 @router.get("/projects/{pid}/stats/failures")
@@ -142,7 +140,7 @@ def failure_groups(
     and hex addresses in it ignored; the most frequent first."""
     window = stats.window(session, project.id, last, plan_id=plan_id)
     found = stats.failure_groups(session, window, page=page, per_page=per_page)
-    return StatsPage[FailureGroup].model_validate(_page(found, window, FailureGroup))
+    return StatsPage[FailureGroup].over(window, found, FailureGroup.model_validate)
 
 
 @router.get("/projects/{pid}/cases/{cid}/history")

@@ -8,14 +8,18 @@ from typing import Any, ClassVar
 from sqlalchemy import (
     JSON,
     Boolean,
+    Column,
     DateTime,
     Float,
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
+    Table,
     Text,
+    Unicode,
     UniqueConstraint,
 )
 from sqlalchemy.engine import Dialect
@@ -324,3 +328,31 @@ class RunEvent(Base):
     kind: Mapped[str] = mapped_column(String(16))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class PlanFire(Base):
+    """One fire of a plan's trigger and what came of it. Unique per (plan, scheduled
+    time): two schedulers racing on the same fire cannot both act on it."""
+
+    __tablename__ = "plan_fires"
+    __table_args__ = (UniqueConstraint("plan_id", "scheduled_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id", ondelete="CASCADE"))
+    scheduled_at: Mapped[datetime] = mapped_column()
+    fired_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    lag_s: Mapped[float] = mapped_column(Float, default=0.0)
+    result: Mapped[str] = mapped_column(String(16))
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id", ondelete="SET NULL"))
+    message: Mapped[str] = mapped_column(Text, default="")
+
+
+#: APScheduler's job store table, declared here so that Alembic owns it too (the job
+#: store's own create is then a no-op). Same shape as apscheduler's SQLAlchemyJobStore.
+apscheduler_jobs = Table(
+    "apscheduler_jobs",
+    Base.metadata,
+    Column("id", Unicode(191), primary_key=True),
+    Column("next_run_time", Float(25), index=True),
+    Column("job_state", LargeBinary, nullable=False),
+)

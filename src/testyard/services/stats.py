@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, distinct, func, select
+from sqlalchemy import ColumnElement, Row, Select, and_, case, distinct, func, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from testyard.db.models import Case, Plan, Run, RunResult
@@ -89,10 +90,25 @@ def flaky_tests(session: Session, win: Window, *, page: int, per_page: int) -> P
     its failures leave the window. ``flips`` counts the changes between pass and fail
     from one result to the next (in run order, skipped results left out); the order is
     ``flaky_retries + flips``, then failures, then the latest seen.
+
+    A grouped pass finds the flaky node ids; only their results go through the ``LAG``
+    window that counts flips (sorting every result of the window costs more).
     """
     if not win.run_ids:
         return Page(items=[], total=0, page=page, per_page=per_page)
-    ok = case((RunResult.outcome.in_(PASSING), 1), (RunResult.outcome.in_(FAILING), 0))
+    final = _final_in(win)
+    passing, failing = RunResult.outcome.in_(PASSING), RunResult.outcome.in_(FAILING)
+    flaky_nodeids = (
+        select(RunResult.nodeid)
+        .where(final)
+        .group_by(RunResult.nodeid)
+        .having(
+            (_count_if(RunResult.flaky.is_(True)) > 0)
+            | ((_count_if(passing) > 0) & (_count_if(failing) > 0))
+        )
+        .subquery()
+    )
+    ok = case((passing, 1), (failing, 0))
     previous = func.lag(ok).over(
         partition_by=(RunResult.nodeid, ok.is_(None)),
         order_by=(RunResult.run_id, RunResult.worker),
@@ -106,7 +122,8 @@ def flaky_tests(session: Session, win: Window, *, page: int, per_page: int) -> P
             ok.label("ok"),
             previous.label("previous"),
         )
-        .where(_final_in(win))
+        .join(flaky_nodeids, flaky_nodeids.c.nodeid == RunResult.nodeid)
+        .where(final)
         .subquery()
     )
     per_node = (
@@ -123,11 +140,8 @@ def flaky_tests(session: Session, win: Window, *, page: int, per_page: int) -> P
         .group_by(rows.c.nodeid)
         .subquery()
     )
-    flaky = (per_node.c.flaky_retries > 0) | ((per_node.c.passed > 0) & (per_node.c.failed > 0))
-    total = session.scalar(select(func.count()).select_from(per_node).where(flaky))
     found = session.execute(
-        select(per_node)
-        .where(flaky)
+        select(per_node, func.count().over().label("total"))
         .order_by(
             (per_node.c.flaky_retries + per_node.c.flips).desc(),
             per_node.c.failed.desc(),
@@ -152,7 +166,16 @@ def flaky_tests(session: Session, win: Window, *, page: int, per_page: int) -> P
         )
         for row in found
     ]
-    return Page(items=items, total=total or 0, page=page, per_page=per_page)
+    total = _total(session, found, select(func.count()).select_from(flaky_nodeids), page)
+    return Page(items=items, total=total, page=page, per_page=per_page)
+
+
+def _total(session: Session, found: Sequence[Row[Any]], count: Select[Any], page: int) -> int:
+    """The total from the page's ``count(*) OVER ()`` column; past the last page, where
+    no row carries it, from ``count``."""
+    if found:
+        return int(found[0].total)
+    return int(session.scalar(count) or 0) if page > 1 else 0
 
 
 @dataclass
@@ -173,7 +196,6 @@ def slowest_tests(session: Session, win: Window, *, page: int, per_page: int) ->
     if not win.run_ids:
         return Page(items=[], total=0, page=page, per_page=per_page)
     timed = and_(_final_in(win), RunResult.outcome.not_in(UNTIMED))
-    total = session.scalar(select(func.count(distinct(RunResult.nodeid))).where(timed))
     top = (
         select(
             RunResult.nodeid,
@@ -182,6 +204,7 @@ def slowest_tests(session: Session, win: Window, *, page: int, per_page: int) ->
             func.avg(RunResult.duration_s).label("avg_s"),
             func.max(RunResult.duration_s).label("max_s"),
             func.max(RunResult.run_id).label("last_run_id"),
+            func.count().over().label("total"),
         )
         .where(timed)
         .group_by(RunResult.nodeid)
@@ -214,7 +237,10 @@ def slowest_tests(session: Session, win: Window, *, page: int, per_page: int) ->
         )
         for row in found
     ]
-    return Page(items=items, total=total or 0, page=page, per_page=per_page)
+    count = select(func.count(distinct(RunResult.nodeid))).where(timed)
+    return Page(
+        items=items, total=_total(session, found, count, page), page=page, per_page=per_page
+    )
 
 
 HEX_LITERAL = re.compile(r"0[xX][0-9a-fA-F]+")
