@@ -31,7 +31,8 @@ received" (commit, publish, bus, socket).
 Prints the figures, the testyard/baseline ratios and the targets (p95 <= 50 ms
 in-process, <= 100 ms over Redis), and writes them to ``bench/RESULTS.md`` between
 ``<!-- bench_live -->`` markers, keeping the file's other sections.
-Run: ``.venv/bin/python bench/bench_live.py``.
+Run: ``.venv/bin/python bench/bench_live.py`` (about 2 minutes on 2 cores;
+``BENCH_LIVE_REPEATS=1`` for a quick look).
 """
 
 from __future__ import annotations

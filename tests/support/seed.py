@@ -2,8 +2,8 @@
 of what reads them (statistics, lists): more history than real runs could make in time.
 
 Projects, cases and plans are made through the API; only runs and their results are
-seeded here. Runs are created finished (never ``queued``: the app's dispatcher would pick
-them up), one minute apart, in the order they are seeded.
+seeded here. Runs get the status asked for, ``passed`` by default (never seed ``queued``:
+the app's dispatcher would pick them up), one minute apart, in the order they are seeded.
 """
 
 from __future__ import annotations

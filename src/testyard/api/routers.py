@@ -13,7 +13,9 @@ from testyard.api import (
     plans,
     projects,
     runs,
+    stats,
     users,
+    watches,
     ws,
 )
 from testyard.services.errors import NotFound
@@ -34,7 +36,18 @@ def ids_in_range(request: Request) -> None:
 
 def register(app: FastAPI) -> None:
     api = APIRouter(prefix=API_PREFIX, dependencies=[Depends(ids_in_range)])
-    for module in (auth, users, projects, environments, fixtures, cases, plans, runs):
+    for module in (
+        auth,
+        users,
+        projects,
+        environments,
+        fixtures,
+        cases,
+        plans,
+        runs,
+        stats,
+        watches,
+    ):
         api.include_router(module.router)
     app.include_router(api)
     app.include_router(health.router)

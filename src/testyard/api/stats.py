@@ -70,7 +70,7 @@ class SlowTest(Public):
 
 
 class FailureGroup(Public):
-    message: str = Field(description="the message of the group's latest failure")
+    message: str = Field(description="a representative message, from the latest failures")
     key: str = Field(description="the message without hex literals, digits, extra spaces")
     count: int = Field(description="final failures and errors in the group")
     nodeids: list[str] = Field(description=f"most failing first, at most {stats.GROUP_NODEIDS}")
@@ -152,7 +152,8 @@ def case_history(
         int, Query(ge=1, le=stats.MAX_LAST, description="how many results, newest first")
     ] = stats.DEFAULT_LAST,
 ) -> Page[HistoryItem]:
-    """The case's last N results in finished runs, newest first: one per node id per run."""
+    """The case's last N results in finished runs, newest first: one per node id per run
+    (one page: ``total`` is the number of items)."""
     found = stats.case_history(session, project.id, cid, last)
     items = [HistoryItem.model_validate(item) for item in found]
     return Page(items=items, total=len(items), page=1, per_page=last)
@@ -162,7 +163,8 @@ def case_history(
 def plan_trend(
     plid: int, project: ProjectViewer, session: SessionDep, last: Last = stats.DEFAULT_LAST
 ) -> Page[TrendPoint]:
-    """Pass rate, counts and wall time of the plan's last N finished runs, oldest first."""
+    """Pass rate, counts and wall time of the plan's last N finished runs, oldest first
+    (one page: ``total`` is the number of runs)."""
     found = stats.plan_trend(session, project.id, plid, last)
     items = [TrendPoint.model_validate(item) for item in found]
     return Page(items=items, total=len(items), page=1, per_page=last)

@@ -26,6 +26,9 @@ class EventBus(Protocol):
         """Send ``message`` to the channel's subscribers; callable from any thread,
         never raises (a lost live message is recovered from the store)."""
 
+    def publish_many(self, channel: str, messages: list[Message]) -> None:
+        """``publish`` for several messages, in order (one round trip where it can)."""
+
     def subscribe(self, channel: str) -> AbstractAsyncContextManager[AsyncIterator[Message]]:
         """An async context: the messages of ``channel`` from now on."""
 

@@ -31,6 +31,10 @@ class MemoryBus:
             except RuntimeError:  # the subscriber's loop has closed
                 continue
 
+    def publish_many(self, channel: str, messages: list[Message]) -> None:
+        for message in messages:
+            self.publish(channel, message)
+
     @asynccontextmanager
     async def subscribe(self, channel: str) -> AsyncIterator[AsyncIterator[Message]]:
         queue: asyncio.Queue[Message] = asyncio.Queue(QUEUE_LIMIT)

@@ -13,9 +13,8 @@ class RunEvents:
         self.bus = bus
 
     def publish(self, run_id: int, messages: list[Message]) -> None:
-        channel = run_channel(run_id)
-        for message in messages:
-            self.bus.publish(channel, message)
+        if messages:
+            self.bus.publish_many(run_channel(run_id), messages)
 
     def publish_status(self, project_id: int, message: Message) -> None:
         self.bus.publish(project_channel(project_id), message)

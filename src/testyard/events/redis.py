@@ -30,8 +30,14 @@ class RedisBus:
         self._last_warning = 0.0
 
     def publish(self, channel: str, message: Message) -> None:
+        self.publish_many(channel, [message])
+
+    def publish_many(self, channel: str, messages: list[Message]) -> None:
         try:
-            self._client.publish(channel, json.dumps(message, default=str))
+            pipeline = self._client.pipeline(transaction=False)
+            for message in messages:
+                pipeline.publish(channel, json.dumps(message, default=str))
+            pipeline.execute()
         except redis.RedisError as exc:
             now = time.monotonic()
             if now - self._last_warning > WARN_EVERY_S:

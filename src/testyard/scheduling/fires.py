@@ -37,6 +37,7 @@ class FireContext:
     grace: timedelta
     on_run_created: Callable[[int], None]
     settings: Settings | None = None
+    remove_job: Callable[[str], None] | None = None
 
 
 _context: FireContext | None = None

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from apscheduler.executors.pool import ThreadPoolExecutor
@@ -20,15 +20,17 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from testyard.config import Settings
 from testyard.db.engine import transaction
-from testyard.db.models import Plan
+from testyard.db.models import Plan, PlanWatch
 from testyard.scheduling import fires
 from testyard.scheduling.leader import LeaderLock, leader_lock
 from testyard.scheduling.triggers import TriggerError, TriggerSpec, build_trigger, zone
+from testyard.services import watches
 
 log = logging.getLogger(__name__)
 
 FIRE_JOB = "testyard.scheduling.fires:fire_plan"
 RETENTION_JOB = "testyard.scheduling.retention:retention_job"
+WATCH_JOB = "testyard.scheduling.watching:watch_tick"
 
 
 class FireTimesExecutor(ThreadPoolExecutor):  # type: ignore[misc]
@@ -128,7 +130,9 @@ class SchedulerService:
 
     def _lead(self) -> None:
         grace = timedelta(seconds=self.settings.misfire_grace_s)
-        fires.install(fires.FireContext(self.sessions, grace, self.on_run_created, self.settings))
+        fires.install(fires.FireContext(
+            self.sessions, grace, self.on_run_created, self.settings, self._remove_job
+        ))  # fmt: skip
         scheduler = BackgroundScheduler(
             jobstores={"default": SQLAlchemyJobStore(engine=self.engine)},
             executors={"default": FireTimesExecutor(max_workers=4)},
@@ -140,6 +144,10 @@ class SchedulerService:
         self._fingerprint = None
         self._add_retention()
         log.info("this process is the scheduler leader")
+
+    def _remove_job(self, jid: str) -> None:
+        if self.scheduler is not None and self.scheduler.get_job(jid) is not None:
+            self.scheduler.remove_job(jid)
 
     def _resign(self) -> None:
         if self.scheduler is not None:
@@ -162,9 +170,14 @@ class SchedulerService:
         """
         assert self.scheduler is not None
         with transaction(self.sessions) as session:
-            fingerprint = tuple(session.execute(
-                select(func.count(Plan.id), func.max(Plan.updated_at))
-            ).one())  # fmt: skip
+            fingerprint = (
+                *session.execute(select(func.count(Plan.id), func.max(Plan.updated_at))).one(),
+                *session.execute(
+                    select(func.count(PlanWatch.id), func.max(PlanWatch.id)).where(
+                        PlanWatch.status == watches.ACTIVE
+                    )
+                ).one(),
+            )
             if fingerprint == self._fingerprint:
                 return
             wanted = {
@@ -172,11 +185,19 @@ class SchedulerService:
                 for p in session.scalars(select(Plan))
                 if scheduled(p)
             }
+            watching = {f"watch-{wid}": period for wid, period in watches.active_watches(session)}
         for job in self.scheduler.get_jobs():
-            if job.id.startswith("plan-") and job.id not in wanted:
+            stale_plan = job.id.startswith("plan-") and job.id not in wanted
+            if stale_plan or (job.id.startswith("watch-") and job.id not in watching):
                 job.remove()
         for jid, (plan_id, spec, signature) in wanted.items():
             self._ensure_job(jid, plan_id, spec, signature)
+        for jid, period in watching.items():
+            if self.scheduler.get_job(jid) is None:
+                self.scheduler.add_job(
+                    WATCH_JOB, "interval", seconds=period, args=(int(jid[6:]),), id=jid,
+                    next_run_time=datetime.now(UTC), coalesce=True,
+                )  # fmt: skip
         self._fingerprint = fingerprint
 
     def _ensure_job(self, jid: str, plan_id: int, spec: TriggerSpec, signature: str) -> None:

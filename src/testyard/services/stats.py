@@ -3,8 +3,8 @@ a case's history and a plan's trend.
 
 Most statistics look at a *window*: the project's (or one plan's) last N finished runs
 (finished: passed, failed, error, cancelled, timed_out, interrupted), newest by creation.
-Only final attempts count, except that a final attempt marked ``flaky`` (it passed after
-failing) counts as a flaky retry.
+Only final attempts count (the last try of a test); one marked ``flaky`` passed after
+failing attempts.
 
 Every function runs a fixed number of queries whatever the number of results: the
 aggregation is SQL ``GROUP BY`` (plus the ``LAG`` window function for flips), written
@@ -21,8 +21,19 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, Select, and_, case, distinct, func, select
+from sqlalchemy import (
+    ColumnElement,
+    Row,
+    Select,
+    and_,
+    bindparam,
+    case,
+    distinct,
+    func,
+    select,
+)
 from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy.sql.elements import BindParameter
 
 from testyard.db.models import Case, Plan, Run, RunResult
 from testyard.services.errors import Invalid, NotFound, possible_id
@@ -60,7 +71,13 @@ def window(session: Session, project_id: int, last: int, *, plan_id: int | None 
 
 
 def _final_in(win: Window) -> ColumnElement[bool]:
-    return and_(RunResult.run_id.in_(win.run_ids), RunResult.final.is_(True))
+    """Final attempts in the window's runs. The ids are written into the SQL as
+    literals (they are integers): a statement may name the window twice, and older
+    SQLite allows only 999 bound parameters."""
+    run_ids: BindParameter[list[int]] = bindparam(
+        "run_ids", win.run_ids, expanding=True, literal_execute=True, unique=True
+    )
+    return and_(RunResult.run_id.in_(run_ids), RunResult.final.is_(True))
 
 
 def _count_if(condition: ColumnElement[bool]) -> ColumnElement[Any]:
@@ -251,7 +268,7 @@ SPACES = re.compile(r"\s+")
 def normalise_message(message: str) -> str:
     """The key failures are grouped by: hex literals (``0x7f3a…``) removed, then every
     digit removed, then runs of white space made one space and the ends trimmed. So
-    ``assert 200 == 500`` and ``assert 404 == 500`` (``assert == ``), or two
+    ``assert 200 == 500`` and ``assert 404 == 500`` (both ``assert ==``), or two
     ``<object at 0x…>`` reprs, fall in one group."""
     without_numbers = DIGITS.sub("", HEX_LITERAL.sub("", message))
     return SPACES.sub(" ", without_numbers).strip()
@@ -276,7 +293,8 @@ class FailureGroup:
 
 @dataclass
 class _Failures:
-    """A group being gathered: the message of its latest failure, counts per node id."""
+    """A group being gathered: its failures per node id, and as its message the one
+    of the SQL row that failed last (the smallest, on a tie)."""
 
     message: str
     last_run_id: int
@@ -304,9 +322,9 @@ def failure_groups(
     session: Session, win: Window, *, page: int, per_page: int
 ) -> Page[FailureGroup]:
     """Final failures and errors in the window grouped by ``normalise_message``, the
-    most frequent first. Each group shows the message of its latest failure, the
-    number of failures, its node ids (most failing first, at most ``GROUP_NODEIDS``) and
-    the latest run it failed in.
+    most frequent first. Each group shows a representative message (one of the latest
+    failure's), the number of failures, its node ids (most failing first, at most
+    ``GROUP_NODEIDS``) and the latest run it failed in.
 
     SQL groups by (message without digits, node id), which is at least as fine as the
     full rule; the rows that differ only in a hex address or white space are merged

@@ -85,9 +85,22 @@ ROUTES = [
     Route("GET", "/runs/{rid}/results", VIEWER),
     Route("GET", "/runs/{rid}/snapshot", VIEWER),
     Route("GET", "/runs/{rid}/artifacts/{artifact}", VIEWER),
+    Route("GET", "/projects/{pid}/stats/flaky", VIEWER),
+    Route("GET", "/projects/{pid}/stats/slowest", VIEWER),
+    Route("GET", "/projects/{pid}/stats/failures", VIEWER),
+    Route("GET", "/projects/{pid}/cases/{cid}/history", VIEWER),
+    Route("GET", "/projects/{pid}/plans/{plid}/trend", VIEWER),
+    Route("GET", "/projects/{pid}/plans/{plid}/schedule", VIEWER),
+    Route("GET", "/projects/{pid}/plans/{plid}/fires", VIEWER),
+    Route("GET", "/projects/{pid}/plans/{plid}/watches", VIEWER),
+    Route("GET", "/projects/{pid}/watches/{wid}", VIEWER),
     # Run: runners and up. Cancelling a finished run is a 409 for whoever may cancel.
     Route("POST", "/projects/{pid}/runs", RUNNER, lambda w: {"case_ids": [w.cid]}, status=202),
     Route("POST", "/runs/{rid}/cancel", RUNNER, status=409, error="invalid_transition"),
+    # A normal plan cannot be watched: whoever may start a watch gets the 422.
+    Route("POST", "/projects/{pid}/plans/{plid}/watches", RUNNER, {}, status=422,
+          error="invalid"),
+    Route("POST", "/projects/{pid}/watches/{wid}/cancel", RUNNER, status=200),
     # Edit: editors and up.
     Route("PATCH", "/projects/{pid}", EDITOR, {"description": "new"}),
     Route("POST", "/projects/{pid}/environments", EDITOR, {"name": "staging"}),
@@ -189,6 +202,22 @@ class World:
         return int(wait_for_run(self.owner, run_id)["id"])
 
     @cached_property
+    def wid(self) -> int:
+        """A watch of a staged plan (nothing ticks it: no scheduler runs in these tests)."""
+        staged = make_plan(
+            self.owner,
+            self.pid,
+            case_ids=[self.cid],
+            mode="staged",
+            trigger={"kind": "interval", "seconds": 60},
+        )
+        return int(
+            self.owner.post(f"/projects/{self.pid}/plans/{staged['id']}/watches", {}, status=202)[
+                "id"
+            ]
+        )
+
+    @cached_property
     def spare_cid(self) -> int:
         """A case that is not in the plan."""
         return int(make_case(self.owner, self.pid)["id"])
@@ -201,7 +230,7 @@ class World:
 
     def snapshot(self) -> dict[str, Any]:
         """What the owner and the admin read: every read route, and the accounts."""
-        _ = self.vid, self.fid, self.plid, self.spare_cid, self.stranger_uid, self.rid
+        _ = self.vid, self.fid, self.plid, self.spare_cid, self.stranger_uid, self.rid, self.wid
         reads = [r for r in ROUTES if r.method == "GET" and r.needs == VIEWER]
         seen = {r.path: self.cast.owner.get(r.path.format_map(self)) for r in reads}
         return {**seen, "/users": self.cast.admin.get("/users")}
