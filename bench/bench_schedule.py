@@ -421,6 +421,21 @@ def row(label: str, values: list[str]) -> str:
     return f"| {label} | " + " | ".join(values) + " |"
 
 
+def reading(m: Measured) -> str:
+    """The figures in words (computed, so they never go stale)."""
+    serial_ms = m.replay_serial_s / PLANS * 1000
+    verdict = "met" if m.lag.p95 <= TARGET_P95_S else "missed"
+    return (
+        f"- {m.backend}: target {verdict} (p95 {m.lag.p95:.2f} s). One fire costs "
+        f"{serial_ms:.1f} ms on its own (`fires.fire` serially) against "
+        f"{m.baseline_each_s / PLANS * 1000:.1f} ms for a bare run row in its own transaction; "
+        f"{REPLAY_THREADS} threads take {m.replay_threads_s / m.replay_serial_s:.2f}x the serial "
+        f"time. APScheduler's loop finished handing out the jobs {m.loop_done_s:.2f} s after "
+        f"T; the last run committed {m.last_commit_s:.2f} s after T "
+        f"({m.commits_per_s:.0f} fires/s)."
+    )
+
+
 def fire_results(m: Measured) -> str:
     others = ", ".join(f"{k} {v}" for k, v in m.fire_results.items() if k != "run_created")
     return f"{m.fire_results.get('run_created', 0)}; {others or 'none'}"
@@ -514,18 +529,23 @@ def report(measured: list[Measured], postgres: bool, load_start: float) -> str:
         "insert 500 rows like those runs straight through SQLAlchemy on the same database and "
         "engine settings, with the app stopped. The diagnosis rows call the function each "
         "scheduled job runs, with the queued runs cancelled first so none is skipped as "
-        "overlapping (all `run_created`: "
-        + ", ".join(f"{m.backend} {dict(m.replay_results)}" for m in measured)
+        "overlapping (their fires: "
+        + "; ".join(
+            f"{m.backend} " + ", ".join(f"{k} {v}" for k, v in m.replay_results.items())
+            for m in measured
+        )
         + ").\n",
         "\n".join(times) + "\n",
         "Where the time goes (p50 / p95 / max s, from T or per fire):\n",
         "\n".join(phases) + "\n",
+        "\n".join(reading(m) for m in measured) + "\n",
     ]
     if not postgres:
         parts.append(f"SQLite only: set `{POSTGRES_ENV}` to measure PostgreSQL too.\n")
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    command = f"{POSTGRES_ENV}=<server> {COMMAND}" if postgres else COMMAND
     parts.append(
-        f"`{COMMAND}` on {when}: {os.cpu_count()} CPUs, load average {load_start:.1f} at the "
+        f"`{command}` on {when}: {os.cpu_count()} CPUs, load average {load_start:.1f} at the "
         f"start and {os.getloadavg()[0]:.1f} at the end, Python {platform.python_version()}, "
         f"{platform.platform()}.\n"
     )
