@@ -55,6 +55,10 @@ class AdvisoryLock:
 
     def release(self) -> None:
         if self.connection is not None:
+            # Invalidate first: a connection broken by a restart must be closed for
+            # good, not handed back to the pool.
+            with contextlib.suppress(Exception):
+                self.connection.invalidate()
             with contextlib.suppress(Exception):
                 self.connection.close()
             self.connection = None
