@@ -377,3 +377,22 @@ class PlanWatch(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     deadline_at: Mapped[datetime] = mapped_column()
     finished_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class CaseLatest(Base):
+    """Each user's latest result of each case (worst outcome of its tests, their total
+    duration), written when a run ends: the cases list reads it with one indexed query
+    whatever the number of stored results."""
+
+    __tablename__ = "case_latest"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    case_id: Mapped[int] = mapped_column(
+        ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True
+    )
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), index=True)
+    outcome: Mapped[str] = mapped_column(String(16))
+    duration_s: Mapped[float] = mapped_column(Float, default=0.0)
+    finished_at: Mapped[datetime | None] = mapped_column(default=None)

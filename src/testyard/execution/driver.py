@@ -29,6 +29,7 @@ from testyard.execution.process import Limits, Masker, RunAs, copy_output, kill_
 from testyard.execution.pyenvs import EnvironmentFailed, ensure_environment, parse_requirements
 from testyard.execution.runtime import prepare_runtime
 from testyard.services import runs
+from testyard.services.results import record_latest
 from testyard.workspace import layout
 
 log = logging.getLogger(__name__)
@@ -339,6 +340,7 @@ class RunDriver:
             self._publish_log(self.sink.last_seq)
         with transaction(self.ctx.sessions) as session:
             run, changed = runs.finish_run(session, self.run_id, status, **fields)
+            record_latest(session, self.run_id)
             stored = store_events(session, self.run_id, [done_message(run)]) if changed else []
             project_id, status_event = run.project_id, status_message(run)
         self.ctx.events.publish(self.run_id, stored)

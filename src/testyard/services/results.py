@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, delete, select
 from sqlalchemy.orm import Session
 
-from testyard.db.models import Case, Run, RunResult, User
+from testyard.db.models import CaseLatest, Run, RunResult, User
 from testyard.services.pages import Page, paginate
 
 #: Worst first: the outcome that sums up several tests of one case.
@@ -50,57 +50,52 @@ class LatestResult:
 
 
 def latest_results(session: Session, user: User, case_ids: list[int]) -> dict[int, LatestResult]:
-    """For each case, the result of the latest run of it that ``user`` started: the
-    worst outcome of its tests and their total duration. Two queries for any page."""
+    """For each case, the result of the latest run of it that ``user`` started (kept in
+    ``case_latest`` when runs end): one indexed query for any page."""
     if not case_ids:
         return {}
-    # Per case, the newest result of the user's runs, found through the (case_id, id)
-    # index: a correlated LIMIT 1 instead of aggregating every result of the cases.
-    newest = (
-        select(RunResult.run_id)
-        .join(Run, Run.id == RunResult.run_id)
-        .where(
-            RunResult.case_id == Case.id,
-            Run.triggered_by_id == user.id,
-            RunResult.final.is_(True),
-        )
-        .order_by(RunResult.id.desc())
-        .limit(1)
-        .correlate(Case)
-        .scalar_subquery()
+    rows = session.scalars(
+        select(CaseLatest).where(CaseLatest.user_id == user.id, CaseLatest.case_id.in_(case_ids))
     )
-    latest = (
-        select(Case.id.label("case_id"), newest.label("run_id"))
-        .where(Case.id.in_(case_ids))
-        .subquery()
-    )
+    return {
+        row.case_id: LatestResult(row.run_id, row.outcome, row.duration_s, row.finished_at)
+        for row in rows
+    }
+
+
+def record_latest(session: Session, run_id: int) -> None:
+    """Make ``run_id`` the starter's latest result of each case it ran: the worst
+    outcome of the case's tests and their total duration."""
+    run = session.get(Run, run_id)
+    if run is None or run.triggered_by_id is None:
+        return
     rows = session.execute(
-        select(
-            RunResult.case_id,
-            RunResult.run_id,
-            RunResult.outcome,
-            RunResult.duration_s,
-            RunResult.finished_at,
-        )
-        .join(
-            latest, (latest.c.case_id == RunResult.case_id) & (latest.c.run_id == RunResult.run_id)
-        )
-        .where(RunResult.final.is_(True))
-    ).all()
+        select(RunResult.case_id, RunResult.outcome, RunResult.duration_s,
+               RunResult.finished_at)
+        .where(RunResult.run_id == run_id, RunResult.final.is_(True),
+               RunResult.case_id.is_not(None))
+    ).all()  # fmt: skip
     found: dict[int, LatestResult] = {}
-    for case_id, run_id, outcome, duration, finished in rows:
-        if case_id is None:
-            continue
-        entry = found.get(case_id)
-        if entry is None:
-            found[case_id] = LatestResult(run_id, outcome, duration, finished)
-            continue
+    for case_id, outcome, duration, finished in rows:
+        assert case_id is not None  # filtered in the query
+        entry = found.setdefault(case_id, LatestResult(run_id, outcome, 0.0, finished))
         entry.duration_s += duration
         if _rank(outcome) < _rank(entry.outcome):
             entry.outcome = outcome
         if finished and (entry.finished_at is None or finished > entry.finished_at):
             entry.finished_at = finished
-    return found
+    if not found:
+        return
+    session.execute(delete(CaseLatest).where(
+        CaseLatest.user_id == run.triggered_by_id, CaseLatest.case_id.in_(found)
+    ))  # fmt: skip
+    session.add_all(
+        CaseLatest(user_id=run.triggered_by_id, case_id=case_id, run_id=run_id,
+                   outcome=entry.outcome, duration_s=entry.duration_s,
+                   finished_at=entry.finished_at)
+        for case_id, entry in found.items()
+    )  # fmt: skip
+    session.flush()
 
 
 def _rank(outcome: str) -> int:
