@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx2
+from results_md import write_section
 
 CASES = 200
 REPEATS = 3
@@ -56,8 +57,6 @@ TARGET_C_OVER_A = 15.0
 
 BENCH_DIR = Path(__file__).resolve().parent
 RESULTS = BENCH_DIR / "RESULTS.md"
-MARK_START = "<!-- bench_execution -->"
-MARK_END = "<!-- /bench_execution -->"
 COMMAND = ".venv/bin/python bench/bench_execution.py"
 
 
@@ -310,15 +309,7 @@ def _verdict(met: bool) -> str:
 
 
 def write_results(body: str) -> None:
-    """Replace this benchmark's section of RESULTS.md (or add it), keeping the rest."""
-    section = f"{MARK_START}\n## Execution overhead (bench_execution.py)\n\n{body}{MARK_END}\n"
-    text = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Benchmark results\n"
-    pattern = re.compile(re.escape(MARK_START) + ".*?" + re.escape(MARK_END) + "\n?", re.S)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: section, text, count=1)
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    RESULTS.write_text(text, encoding="utf-8")
+    write_section("bench_execution", "Execution overhead (bench_execution.py)", body)
 
 
 def measure(root: Path) -> Figures:

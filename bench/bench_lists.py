@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import os
 import platform
-import re
 import statistics
 import sys
 import tempfile
@@ -48,6 +47,7 @@ BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent
 sys.path.insert(0, str(ROOT))  # the seeding helper lives with the tests
 
+from results_md import write_section  # noqa: E402
 from tests.support.seed import Seeder, seed_history  # noqa: E402
 
 from testyard.api.app import create_app  # noqa: E402
@@ -68,8 +68,6 @@ PREFIX = "/api/v1"
 POSTGRES_ENV = "TESTYARD_BENCH_POSTGRES_URL"
 
 RESULTS = BENCH_DIR / "RESULTS.md"
-MARK_START = "<!-- bench_lists -->"
-MARK_END = "<!-- /bench_lists -->"
 COMMAND = ".venv/bin/python bench/bench_lists.py"
 
 
@@ -338,16 +336,7 @@ def report(runs: list[tuple[str, list[Figures], int]], postgres: bool) -> str:
 
 
 def write_results(body: str) -> None:
-    """Replace this benchmark's section of RESULTS.md (or add it), keeping the rest."""
-    section = f"{MARK_START}\n## List endpoints over 100,000 results (bench_lists.py)\n\n"
-    section += f"{body}{MARK_END}\n"
-    text_ = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Benchmark results\n"
-    pattern = re.compile(re.escape(MARK_START) + ".*?" + re.escape(MARK_END) + "\n?", re.S)
-    if pattern.search(text_):
-        text_ = pattern.sub(lambda _: section, text_, count=1)
-    else:
-        text_ = text_.rstrip("\n") + "\n\n" + section
-    RESULTS.write_text(text_, encoding="utf-8")
+    write_section("bench_lists", "List endpoints over 100,000 results (bench_lists.py)", body)
 
 
 def main() -> None:

@@ -44,7 +44,6 @@ import json
 import math
 import os
 import platform
-import re
 import shutil
 import signal
 import socket
@@ -63,6 +62,7 @@ from typing import Any
 
 import httpx2
 import redis
+from results_md import write_section
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
@@ -83,8 +83,6 @@ BASELINE_TIMEOUT_S = 60.0
 
 BENCH_DIR = Path(__file__).resolve().parent
 RESULTS = BENCH_DIR / "RESULTS.md"
-MARK_START = "<!-- bench_live -->"
-MARK_END = "<!-- /bench_live -->"
 COMMAND = ".venv/bin/python bench/bench_live.py"
 
 
@@ -548,15 +546,7 @@ def triple(values: list[float], digits: int = 1) -> str:
 
 
 def write_results(body: str) -> None:
-    """Replace this benchmark's section of RESULTS.md (or add it), keeping the rest."""
-    section = f"{MARK_START}\n## Live event delay (bench_live.py)\n\n{body}{MARK_END}\n"
-    text = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Benchmark results\n"
-    pattern = re.compile(re.escape(MARK_START) + ".*?" + re.escape(MARK_END) + "\n?", re.S)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: section, text, count=1)
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    RESULTS.write_text(text, encoding="utf-8")
+    write_section("bench_live", "Live event delay (bench_live.py)", body)
 
 
 def main() -> None:

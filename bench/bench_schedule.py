@@ -41,7 +41,6 @@ from __future__ import annotations
 import math
 import os
 import platform
-import re
 import statistics
 import sys
 import tempfile
@@ -58,6 +57,7 @@ from pathlib import Path
 from typing import Any
 
 from apscheduler.events import EVENT_JOB_REMOVED, EVENT_JOB_SUBMITTED
+from results_md import write_section
 from sqlalchemy import Engine, create_engine, func, make_url, select, text, update
 from sqlalchemy.orm import Session
 from starlette.testclient import TestClient
@@ -82,8 +82,6 @@ POSTGRES_ENV = "TESTYARD_BENCH_POSTGRES_URL"
 
 BENCH_DIR = Path(__file__).resolve().parent
 RESULTS = BENCH_DIR / "RESULTS.md"
-MARK_START = "<!-- bench_schedule -->"
-MARK_END = "<!-- /bench_schedule -->"
 COMMAND = ".venv/bin/python bench/bench_schedule.py"
 
 
@@ -553,16 +551,7 @@ def report(measured: list[Measured], postgres: bool, load_start: float) -> str:
 
 
 def write_results(body: str) -> None:
-    """Replace this benchmark's section of RESULTS.md (or add it), keeping the rest."""
-    section = f"{MARK_START}\n## {PLANS} plans due at once (bench_schedule.py)\n\n"
-    section += f"{body}{MARK_END}\n"
-    text_ = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Benchmark results\n"
-    pattern = re.compile(re.escape(MARK_START) + ".*?" + re.escape(MARK_END) + "\n?", re.S)
-    if pattern.search(text_):
-        text_ = pattern.sub(lambda _: section, text_, count=1)
-    else:
-        text_ = text_.rstrip("\n") + "\n\n" + section
-    RESULTS.write_text(text_, encoding="utf-8")
+    write_section("bench_schedule", f"{PLANS} plans due at once (bench_schedule.py)", body)
 
 
 def main() -> int:

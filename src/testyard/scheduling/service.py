@@ -7,12 +7,14 @@ looked for; ``TESTYARD_LEADER_RETRY_S`` how often a standby tries to become lead
 from __future__ import annotations
 
 import logging
+import queue
 import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.executors.base import BaseExecutor
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import Engine, func, select
@@ -33,24 +35,81 @@ RETENTION_JOB = "testyard.scheduling.retention:retention_job"
 WATCH_JOB = "testyard.scheduling.watching:watch_tick"
 
 
-class FireTimesExecutor(ThreadPoolExecutor):  # type: ignore[misc]
-    """Hands ``fire_plan`` every due fire time of the job at once. APScheduler's own
-    ``run_job`` calls the function once per time without saying which, and with
-    ``coalesce`` drops the earlier ones unrecorded; testyard records each."""
+class BatchingExecutor(BaseExecutor):  # type: ignore[misc]
+    """Runs the due jobs on one thread, a burst at a time: the fires of all the plans
+    due together go to ``fires.fire_batch`` (one transaction), other jobs (watch ticks,
+    retention) are called one by one. Every job is handed all its due fire times:
+    APScheduler's own ``run_job`` calls the function once per time without saying
+    which, and with ``coalesce`` drops the earlier ones unrecorded; testyard records
+    each. A single thread because several only contend (the GIL, SQLite's one
+    writer)."""
+
+    def __init__(self, burst_s: float = 0.02, max_batch: int = 500) -> None:
+        super().__init__()
+        self.burst_s = burst_s
+        self.max_batch = max_batch
+        self._queue: queue.SimpleQueue[tuple[Any, list[Any]] | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+
+    def start(self, scheduler: Any, alias: str) -> None:
+        super().start(scheduler, alias)
+        self._thread = threading.Thread(target=self._work, name="scheduler-fires", daemon=True)
+        self._thread.start()
+
+    def shutdown(self, wait: bool = True) -> None:
+        self._queue.put(None)  # after the jobs already submitted
+        if wait and self._thread is not None:
+            self._thread.join()
 
     def _do_submit_job(self, job: Any, run_times: list[Any]) -> None:
-        def call() -> list[Any]:
-            job.func(*job.args, run_times=list(run_times), **job.kwargs)
-            return []
+        self._queue.put((job, list(run_times)))
 
-        def done(future: Any) -> None:
-            exc = future.exception()
-            if exc is not None:
+    def _work(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is None:
+                return
+            time.sleep(self.burst_s)  # let the rest of the burst arrive
+            batch = [first]
+            stop = False
+            while len(batch) < self.max_batch:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is None:
+                    stop = True
+                    break
+                batch.append(item)
+            self._run_batch(batch)
+            if stop:
+                return
+
+    def _run_batch(self, batch: list[tuple[Any, list[Any]]]) -> None:
+        plan_fires = [(job, times) for job, times in batch if job.func_ref == FIRE_JOB]
+        others = [(job, times) for job, times in batch if job.func_ref != FIRE_JOB]
+        if plan_fires:
+            try:
+                context = fires.current()
+                if context is None:
+                    log.warning("%d plans fired with no scheduler context; ignored",
+                                len(plan_fires))  # fmt: skip
+                else:
+                    items = [(job.args[0], sorted(times)) for job, times in plan_fires]
+                    fires.fire_batch(context, items, datetime.now(UTC))
+            except Exception as exc:
+                for job, _ in plan_fires:
+                    self._run_job_error(job.id, exc, exc.__traceback__)
+            else:
+                for job, _ in plan_fires:
+                    self._run_job_success(job.id, [])
+        for job, times in others:
+            try:
+                job.func(*job.args, run_times=list(times), **job.kwargs)
+            except Exception as exc:
                 self._run_job_error(job.id, exc, exc.__traceback__)
             else:
-                self._run_job_success(job.id, future.result())
-
-        self._pool.submit(call).add_done_callback(done)
+                self._run_job_success(job.id, [])
 
 
 def job_id(plan_id: int) -> str:
@@ -135,7 +194,7 @@ class SchedulerService:
         ))  # fmt: skip
         scheduler = BackgroundScheduler(
             jobstores={"default": SQLAlchemyJobStore(engine=self.engine)},
-            executors={"default": FireTimesExecutor(max_workers=4)},
+            executors={"default": BatchingExecutor()},
             job_defaults={"coalesce": False, "misfire_grace_time": None, "max_instances": 1},
             timezone=zone(None),
         )
