@@ -7,6 +7,7 @@ import signal
 import sys
 import threading
 from datetime import timedelta
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -130,6 +131,60 @@ def run(
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
     raise typer.Exit(0 if finished["status"] == "passed" else 1)
+
+
+@app.command()
+def export(
+    out: Annotated[Path, typer.Argument(help="the zip to write")],
+    project: Annotated[str, typer.Option(help="project name or id")],
+    env: Annotated[str, typer.Option(help="environment whose variables to write")],
+    with_cases: Annotated[bool, typer.Option("--with-cases", help="include the cases")] = False,
+    url: Annotated[str | None, typer.Option(help="server URL (TESTYARD_URL)")] = None,
+    token: Annotated[str | None, typer.Option(help="API token (TESTYARD_TOKEN)")] = None,
+) -> None:
+    """Export a project as a zip that runs with plain pytest."""
+    from testyard.client import Client, ClientError
+
+    settings = Settings()
+    try:
+        client = Client(url or settings.url, token or settings.token)
+        pid = client.project_id(project)
+        size = client.download(f"/projects/{pid}/export", out, environment=env,
+                               include_cases=str(with_cases).lower())  # fmt: skip
+    except ClientError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    typer.echo(f"wrote {out} ({size} bytes)")
+
+
+@app.command(name="import")
+def import_(
+    path: Annotated[Path, typer.Argument(help="a pytest project: a directory or a zip")],
+    name: Annotated[str | None, typer.Option(help="the new project's name")] = None,
+    url: Annotated[str | None, typer.Option(help="server URL (TESTYARD_URL)")] = None,
+    token: Annotated[str | None, typer.Option(help="API token (TESTYARD_TOKEN)")] = None,
+) -> None:
+    """Create a project from an existing pytest project (or a testyard export)."""
+    from testyard.client import Client, ClientError
+    from testyard.workspace.archive import zip_directory
+
+    settings = Settings()
+    if not path.exists():
+        typer.echo(f"error: {path} does not exist", err=True)
+        raise typer.Exit(2)
+    data = zip_directory(path) if path.is_dir() else path.read_bytes()
+    filename = (path.name if path.is_dir() else path.stem) + ".zip"
+    try:
+        client = Client(url or settings.url, token or settings.token, timeout=300)
+        answer = client.call("POST", "/projects/import", files={"file": (filename, data)},
+                             data={"name": name} if name else None)  # fmt: skip
+    except ClientError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    typer.echo(f"imported project {answer['name']!r} (id {answer['id']}): "
+               f"{answer['fixtures']} fixture modules, {answer['cases']} cases")  # fmt: skip
+    for skipped in answer["not_imported"]:
+        typer.echo(f"  not imported: {skipped['path']}: {skipped['reason']}")
 
 
 @app.command()

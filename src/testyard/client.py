@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import httpx2 as httpx
@@ -38,6 +39,20 @@ class Client:
                 message = response.text
             raise ClientError(f"{method} {path}: {response.status_code} {message}")
         return response.json() if response.content else None
+
+    def download(self, path: str, target: Path, **params: Any) -> int:
+        """Stream a download to ``target``; answers its size in bytes."""
+        size = 0
+        with self.http.stream("GET", path, params=params) as response:
+            if response.status_code >= 400:
+                response.read()
+                raise ClientError(f"GET {path}: {response.status_code} "
+                                  f"{response.json().get('message', response.text)}")  # fmt: skip
+            with target.open("wb") as out:
+                for chunk in response.iter_bytes():
+                    out.write(chunk)
+                    size += len(chunk)
+        return size
 
     def websocket_url(self, path: str) -> str:
         """``ws_url`` from the API (relative to the server) as an absolute URL."""

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from testyard import __version__
 from testyard.api import errors, routers
+from testyard.api.exchange import IMPORT_MAX_BYTES
 from testyard.api.headers import SecurityHeadersMiddleware
 from testyard.api.limits import BodyLimitMiddleware
 from testyard.config import Settings
@@ -47,7 +48,11 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     )
     app.state.settings = settings
     errors.install(app)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=settings.max_body_bytes,
+        overrides={"/api/v1/projects/import": IMPORT_MAX_BYTES},
+    )
     app.add_middleware(SecurityHeadersMiddleware)
     routers.register(app)
     return app

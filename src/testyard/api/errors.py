@@ -11,16 +11,20 @@ from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException
 
 from testyard.services.errors import (
+    BadRequest,
     Conflict,
     Forbidden,
     Invalid,
     NotFound,
     ServiceError,
+    TooLarge,
     Unauthorized,
 )
 from testyard.services.sources import SourceSyntaxError
 
 STATUS: dict[type[ServiceError], int] = {
+    BadRequest: 400,
+    TooLarge: 413,
     NotFound: 404,
     Conflict: 409,
     Invalid: 422,

@@ -17,15 +17,17 @@ class BodyLimitMiddleware:
     """Refuse bodies over ``max_bytes``: at once when Content-Length says so, else as
     soon as the streamed body passes the limit (the route's read raises a 413)."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, overrides: dict[str, int] | None = None
+                 ) -> None:  # fmt: skip
         self.app = app
         self.max_bytes = max_bytes
+        self.overrides = overrides or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        scope.setdefault(LIMIT_SCOPE_KEY, self.max_bytes)
+        scope.setdefault(LIMIT_SCOPE_KEY, self.overrides.get(scope["path"], self.max_bytes))
         length = Headers(scope=scope).get("content-length")
         if length and length.isdigit() and int(length) > scope[LIMIT_SCOPE_KEY]:
             await _too_large(scope[LIMIT_SCOPE_KEY], send)

@@ -8,6 +8,7 @@ from testyard.api import (
     auth,
     cases,
     environments,
+    exchange,
     fixtures,
     health,
     plans,
@@ -39,6 +40,7 @@ def register(app: FastAPI) -> None:
     for module in (
         auth,
         users,
+        exchange,
         projects,
         environments,
         fixtures,

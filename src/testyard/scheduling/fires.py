@@ -23,8 +23,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from testyard.config import Settings
 from testyard.db.engine import transaction
-from testyard.db.models import Case, Plan, PlanFire, Project, Run
-from testyard.events.store import run_message, store_events
+from testyard.db.models import Case, Plan, PlanFire, Project, Run, RunEvent
+from testyard.events.store import run_message
 from testyard.services import plans as plans_service
 from testyard.services import runs
 from testyard.services.errors import ServiceError
@@ -240,8 +240,13 @@ def _fire_batch(context: FireContext, due: dict[int, list[datetime]], now: datet
             return []
         session.add_all(runs_by_fire.values())
         session.flush()
-        for run in runs_by_fire.values():
-            store_events(session, run.id, [run_message(run)])
+        # What store_events would store for each new run (its seq 1, last_seq set at
+        # insert), without one UPDATE per run.
+        session.add_all(
+            RunEvent(run_id=run.id, seq=1, kind="run", payload={**run_message(run), "seq": 1})
+            for run in runs_by_fire.values()
+        )
+        session.flush()
         session.execute(
             update(PlanFire), [{"id": f, "run_id": r.id} for f, r in runs_by_fire.items()]
         )
@@ -304,5 +309,6 @@ def _new_run(
         case_ids=[c.id for c in cases],
         snapshot=snapshots[snap_key],
         dedupe_key=f"plan:{plan.id}:{scheduled.isoformat()}",
+        last_seq=1,  # its ``run`` event, stored with it
         **runs._run_settings(plan, {}),
     )

@@ -44,9 +44,12 @@ class BatchingExecutor(BaseExecutor):  # type: ignore[misc]
     each. A single thread because several only contend (the GIL, SQLite's one
     writer)."""
 
-    def __init__(self, burst_s: float = 0.02, max_batch: int = 500) -> None:
+    def __init__(
+        self, burst_s: float = 0.02, max_batch: int = 500, max_wait_s: float = 0.5
+    ) -> None:
         super().__init__()
         self.burst_s = burst_s
+        self.max_wait_s = max_wait_s
         self.max_batch = max_batch
         self._queue: queue.SimpleQueue[tuple[Any, list[Any]] | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
@@ -69,12 +72,15 @@ class BatchingExecutor(BaseExecutor):  # type: ignore[misc]
             first = self._queue.get()
             if first is None:
                 return
-            time.sleep(self.burst_s)  # let the rest of the burst arrive
+            # Collect the burst: APScheduler's loop hands over the jobs due together one
+            # by one (a job store DELETE each); wait while they keep coming.
             batch = [first]
             stop = False
+            deadline = time.monotonic() + self.max_wait_s
             while len(batch) < self.max_batch:
+                wait = min(self.burst_s, deadline - time.monotonic())
                 try:
-                    item = self._queue.get_nowait()
+                    item = self._queue.get(timeout=wait) if wait > 0 else self._queue.get_nowait()
                 except queue.Empty:
                     break
                 if item is None:

@@ -26,6 +26,16 @@ class Invalid(ServiceError):
     code = "invalid"
 
 
+class BadRequest(ServiceError):
+    """Input that is not what the route takes at all (a broken or hostile upload)."""
+
+    code = "bad_request"
+
+
+class TooLarge(ServiceError):
+    code = "too_large"
+
+
 class Forbidden(ServiceError):
     code = "forbidden"
 

@@ -35,6 +35,7 @@ class ProjectFiles:
     variables: dict[str, str] = field(default_factory=dict)
     secret_names: list[str] = field(default_factory=list)
     ini_options: dict[str, str] = field(default_factory=dict)
+    environment: str | None = None
 
 
 def plugin_modules(sources: Iterable[SourceFile]) -> list[str]:
@@ -73,10 +74,14 @@ def pytest_ini(options: dict[str, str]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def vars_json(variables: dict[str, str], secret_names: list[str]) -> str:
+def vars_json(
+    variables: dict[str, str], secret_names: list[str], environment: str | None = None
+) -> str:
     """Plain values are written; secrets only by name (their values come from OS
     environment variables of the same names at test time)."""
-    return json.dumps({"variables": variables, "secrets": sorted(secret_names)}, indent=2) + "\n"
+    body = {"environment": environment, "variables": dict(sorted(variables.items())),
+            "secrets": sorted(secret_names)}  # fmt: skip
+    return json.dumps(body, indent=2, ensure_ascii=False) + "\n"
 
 
 def render(files: ProjectFiles) -> dict[str, str]:
@@ -86,7 +91,7 @@ def render(files: ProjectFiles) -> dict[str, str]:
         out[validate_relative_path(source.path, kind=source.kind)] = source.code  # type: ignore[arg-type]
     out["conftest.py"] = root_conftest(out.get("conftest.py"), plugin_modules(files.sources))
     out["pytest.ini"] = pytest_ini(files.ini_options)
-    out[VARS_FILE] = vars_json(files.variables, files.secret_names)
+    out[VARS_FILE] = vars_json(files.variables, files.secret_names, files.environment)
     return out
 
 

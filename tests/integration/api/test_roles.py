@@ -85,6 +85,8 @@ ROUTES = [
     Route("GET", "/runs/{rid}/results", VIEWER),
     Route("GET", "/runs/{rid}/snapshot", VIEWER),
     Route("GET", "/runs/{rid}/artifacts/{artifact}", VIEWER),
+    # Without ?environment= an export is a 400 for whoever may read the project.
+    Route("GET", "/projects/{pid}/export", VIEWER, status=400, error="bad_request"),
     Route("GET", "/projects/{pid}/stats/flaky", VIEWER),
     Route("GET", "/projects/{pid}/stats/slowest", VIEWER),
     Route("GET", "/projects/{pid}/stats/failures", VIEWER),
@@ -231,7 +233,7 @@ class World:
     def snapshot(self) -> dict[str, Any]:
         """What the owner and the admin read: every read route, and the accounts."""
         _ = self.vid, self.fid, self.plid, self.spare_cid, self.stranger_uid, self.rid, self.wid
-        reads = [r for r in ROUTES if r.method == "GET" and r.needs == VIEWER]
+        reads = [r for r in ROUTES if r.method == "GET" and r.needs == VIEWER and not r.status]
         seen = {r.path: self.cast.owner.get(r.path.format_map(self)) for r in reads}
         return {**seen, "/users": self.cast.admin.get("/users")}
 

@@ -142,3 +142,46 @@ def test_restart_interrupts_the_running_run_and_runs_the_queued_one(
         assert time.monotonic() < deadline
         time.sleep(0.2)
     assert status == "passed"
+
+
+def test_export_and_import_commands(server: ServerProcess, tmp_path: Path) -> None:
+    token = api_token(server)
+    project = post(server, token, "/projects", {"name": "exported"})
+    post(server, token, f"/projects/{project['id']}/environments", {"name": "qa"})
+    post(
+        server,
+        token,
+        f"/projects/{project['id']}/cases",
+        {"name": "ok", "code": "def test_ok():\n    pass\n"},
+    )
+    env = cli_env(tmp_path / "cli-data", TESTYARD_URL=server.url, TESTYARD_TOKEN=token)
+    out = tmp_path / "exported.zip"
+    exported = subprocess.run(
+        [*TESTYARD, "export", str(out), "--project", "exported", "--env", "qa", "--with-cases"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert exported.returncode == 0, exported.stderr
+    legacy = tmp_path / "legacy"
+    (legacy / "tests").mkdir(parents=True)
+    (legacy / "tests" / "test_legacy.py").write_text("def test_legacy():\n    pass\n")
+    (legacy / "notes.txt").write_text("hello\n")
+    (legacy / ".venv").mkdir()
+    (legacy / ".venv" / "test_ignored.py").write_text("def test_no():\n    pass\n")
+    for path in (out, legacy):
+        done = subprocess.run(
+            [*TESTYARD, "import", str(path)], env=env, capture_output=True, text=True, timeout=60
+        )
+        assert done.returncode == 0, done.stderr
+        assert "imported project" in done.stdout and "1 cases" in done.stdout
+    assert "not imported: notes.txt" in done.stdout
+    missing = subprocess.run(
+        [*TESTYARD, "export", str(out), "--project", "exported", "--env", "prod"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert missing.returncode == 2 and "prod" in missing.stderr
