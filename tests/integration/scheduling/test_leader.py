@@ -42,6 +42,23 @@ def test_three_schedulers_fire_each_time_once_and_hand_over(
         )
     with schedulers(database_url, tmp_path, 3) as processes:
         leader = wait_for_leader(processes)
+        # A plan made by another process (this API app) is scheduled within 2 s.
+        with TestClient(create_app(settings, migrate=False)) as client:
+            api = Api(client, login(client, "admin", ADMIN_PASSWORD))
+            made = time.time()
+            later = make_plan(
+                api,
+                project["id"],
+                case_ids=[case["id"]],
+                enabled=True,
+                trigger={"kind": "interval", "seconds": 1},
+            )
+        deadline = time.monotonic() + 10
+        while not fire_times(database_url, later["id"]):
+            assert time.monotonic() < deadline, "the other process's plan never fired"
+            time.sleep(0.1)
+        first_fire = fire_times(database_url, later["id"])[0].timestamp()
+        assert first_fire - made < 3.0, "picked up within 2 s (+ its 1 s interval)"
         time.sleep(4)
         leader[0].send_signal(signal.SIGKILL)
         leader[0].wait(10)
