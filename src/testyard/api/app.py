@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -19,6 +20,7 @@ from testyard.db.migrate import upgrade
 from testyard.events.bus import make_bus
 from testyard.events.publisher import RunEvents
 from testyard.execution.context import ExecutionContext
+from testyard.execution.fixture_plan import provided_fixtures
 from testyard.execution.local import LocalExecutor
 from testyard.execution.queue import Dispatcher
 from testyard.scheduling.service import SchedulerService
@@ -79,6 +81,16 @@ def start(app: FastAPI, settings: Settings, *, migrate: bool) -> None:
         start_local_execution(app, settings)
     if settings.scheduler:
         start_scheduler(app, settings)
+    # Ask pytest once, in the background, which fixtures it provides: saving a case
+    # checks its fixtures against them and should not wait for pytest.
+    threading.Thread(target=_warm_fixture_check, args=(settings,), daemon=True).start()
+
+
+def _warm_fixture_check(settings: Settings) -> None:
+    try:
+        provided_fixtures(settings)
+    except Exception:  # asked again, and reported, at the first save
+        log.warning("could not ask pytest for its fixtures yet", exc_info=True)
 
 
 def start_scheduler(app: FastAPI, settings: Settings) -> None:

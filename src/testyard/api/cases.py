@@ -7,10 +7,14 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, status
 from pydantic import BaseModel, Field
+from sqlalchemy import select
 
-from testyard.api.deps import CurrentUser, ProjectEditor, ProjectViewer, SessionDep
+from testyard.api.deps import CurrentUser, ProjectEditor, ProjectViewer, SessionDep, SettingsDep
 from testyard.api.schemas import Order, Page, PageNo, PerPage, Public, UserRef
+from testyard.db.models import Case, FixtureModule
+from testyard.execution.fixture_plan import provided_fixtures
 from testyard.services import cases, results
+from testyard.services.fixture_check import missing_fixtures
 
 router = APIRouter(prefix="/projects/{pid}/cases", tags=["cases"])
 
@@ -64,6 +68,33 @@ class CasePublic(Public):
     )
 
 
+class ProblemPublic(BaseModel):
+    test: str
+    fixture: str
+    message: str
+    available: list[str] = Field(description="the fixtures visible at the case's path")
+
+
+class CaseSaved(CasePublic):
+    problems: list[ProblemPublic] = Field(
+        default_factory=list,
+        description="fixtures the case requests that do not exist (it is saved anyway)",
+    )
+
+
+def _saved(case: Case, session: SessionDep, settings: SettingsDep) -> CaseSaved:
+    modules = session.execute(
+        select(FixtureModule.path, FixtureModule.code).where(
+            FixtureModule.project_id == case.project_id
+        )
+    ).all()
+    found = missing_fixtures(case.path, case.code, [(p, c) for p, c in modules],
+                             set(provided_fixtures(settings)))  # fmt: skip
+    saved = CaseSaved.model_validate(case)
+    saved.problems = [ProblemPublic(**vars(problem)) for problem in found]
+    return saved
+
+
 @router.get("")
 def list_cases(
     project: ProjectViewer,
@@ -96,11 +127,16 @@ def list_cases(
 
 @router.post("", status_code=status.HTTP_201_CREATED)
 def create_case(
-    body: CaseCreate, project: ProjectEditor, user: CurrentUser, session: SessionDep
-) -> CasePublic:
-    """Add a case; its code must compile and its path be free."""
+    body: CaseCreate,
+    project: ProjectEditor,
+    user: CurrentUser,
+    session: SessionDep,
+    settings: SettingsDep,
+) -> CaseSaved:
+    """Add a case; its code must compile and its path be free. The answer lists the
+    fixtures it requests that do not exist (a draft is saved all the same)."""
     fields = body.model_dump(exclude_none=True)
-    return CasePublic.model_validate(cases.create_case(session, project, user, fields))
+    return _saved(cases.create_case(session, project, user, fields), session, settings)
 
 
 @router.get("/{cid}")
@@ -111,12 +147,14 @@ def get_case(cid: int, project: ProjectViewer, session: SessionDep) -> CasePubli
 
 @router.patch("/{cid}")
 def update_case(
-    cid: int, body: CaseUpdate, project: ProjectEditor, session: SessionDep
-) -> CasePublic:
-    """Change a case; send the ``version`` you edited to detect concurrent saves."""
+    cid: int, body: CaseUpdate, project: ProjectEditor, session: SessionDep,
+    settings: SettingsDep,
+) -> CaseSaved:  # fmt: skip
+    """Change a case; send the ``version`` you edited to detect concurrent saves. The
+    answer lists the fixtures it requests that do not exist."""
     case = cases.get_case(session, project, cid)
     fields = body.model_dump(exclude_unset=True, exclude_none=True)
-    return CasePublic.model_validate(cases.update_case(session, case, fields))
+    return _saved(cases.update_case(session, case, fields), session, settings)
 
 
 @router.post("/{cid}/copy", status_code=status.HTTP_201_CREATED)

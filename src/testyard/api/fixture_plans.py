@@ -38,7 +38,8 @@ def _plan(settings: SettingsDep, session: SessionDep, project: Project,
     ).all()
     try:
         plans = fixture_plan(settings, [(f.path, f.code) for f in fixtures],
-                             [(c.path, c.code) for c in cases], project.requirements)  # fmt: skip
+                             [(c.path, c.code) for c in cases], project.requirements,
+                             project.pytest_options)  # fmt: skip
     except FixturePlanFailed as exc:
         raise BadRequest(f"pytest could not plan these tests:\n{exc}") from exc
     return [PlannedTestPublic.model_validate(p, from_attributes=True) for p in plans]

@@ -22,12 +22,16 @@ class ProjectCreate(BaseModel):
     name: str = Field(max_length=100)
     description: str = Field(default="", max_length=10_000)
     requirements: str = Field(default="", max_length=10_000)
+    pytest_options: dict[str, str | list[str]] = Field(
+        default_factory=dict, description='pytest ini options, e.g. {"xfail_strict": "true"}'
+    )
 
 
 class ProjectUpdate(BaseModel):
     name: str | None = Field(default=None, max_length=100)
     description: str | None = Field(default=None, max_length=10_000)
     requirements: str | None = Field(default=None, max_length=10_000)
+    pytest_options: dict[str, str | list[str]] | None = None
 
 
 class ProjectPublic(Public):
@@ -35,6 +39,7 @@ class ProjectPublic(Public):
     name: str
     description: str
     requirements: str
+    pytest_options: dict[str, str]
     created_at: datetime
     updated_at: datetime
     role: str | None = Field(default=None, description="your role in the project")

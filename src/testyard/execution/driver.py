@@ -158,6 +158,7 @@ class RunDriver:
             sources=sources,
             variables=snap.get("variables", {}),
             secret_names=list(snap.get("secrets", {})),
+            ini_options=snap.get("pytest_options", {}),
         )
         layout.write(workspace, layout.render(files))
         for extra in (".home", ".tmp", ".testyard"):

@@ -40,6 +40,7 @@ class PlannedTest:
 def fixture_plan(
     settings: Settings, fixtures: list[tuple[str, str]], cases: list[tuple[str, str]],
     requirements: str = "",
+    ini_options: dict[str, str] | None = None,
 ) -> list[PlannedTest]:  # fmt: skip
     """The plan of every test of ``cases`` (path, code) with the project's fixture
     modules (path, code), in pytest's order."""
@@ -52,7 +53,8 @@ def fixture_plan(
     try:
         sources = [layout.SourceFile(p, c, "fixture") for p, c in fixtures]
         sources += [layout.SourceFile(p, c, "case") for p, c in cases]
-        layout.write(workspace, layout.render(layout.ProjectFiles(sources=sources)))
+        files = layout.ProjectFiles(sources=sources, ini_options=dict(ini_options or {}))
+        layout.write(workspace, layout.render(files))
         for extra in (".home", ".tmp"):
             (workspace / extra).mkdir()
         records = _run(settings, python, runtime, workspace, [p for p, _ in cases])
@@ -101,3 +103,17 @@ def _safe(code: str) -> list[Any]:
         return find_fixtures(code)
     except Exception:  # a draft that does not parse has no fixtures to show
         return []
+
+
+_provided: dict[str, frozenset[str]] = {}
+
+
+def provided_fixtures(settings: Settings) -> frozenset[str]:
+    """The fixtures pytest and the run environment's plugins provide (tmp_path,
+    monkeypatch, env_vars…), asked of pytest once per process and interpreter."""
+    key = str(settings.run_python)
+    if key not in _provided:
+        probe = [("tests/test_probe.py", "def test_probe(testyard_probe_missing):\n    pass\n")]
+        plans = fixture_plan(settings, [], probe)
+        _provided[key] = frozenset(plans[0].available) if plans else frozenset()
+    return _provided[key]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from sqlalchemy import Select, exists, select
@@ -14,7 +15,7 @@ from testyard.services import names
 from testyard.services.access import Role
 from testyard.services.errors import Conflict, Invalid, not_found
 
-EDITABLE = {"name", "description", "requirements"}
+EDITABLE = {"name", "description", "requirements", "pytest_options"}
 
 
 def visible_projects(user: User) -> Select[Project]:
@@ -58,11 +59,29 @@ def _check(fields: dict[str, Any]) -> None:
         raise Invalid(f"unknown fields {sorted(unknown)}")
     if "name" in fields:
         fields["name"] = names.display_name(fields["name"], field="name")
+    if "pytest_options" in fields:
+        fields["pytest_options"] = check_pytest_options(fields["pytest_options"])
     if fields.get("requirements"):
         try:
             parse_requirements(fields["requirements"])
         except ValueError as exc:
             raise Invalid(str(exc), field="requirements") from exc
+
+
+OPTION_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,63}$")
+
+
+def check_pytest_options(options: dict[str, Any]) -> dict[str, str]:
+    """pytest ini options: names as pytest spells them, text values (lists as lines)."""
+    clean = {}
+    for name, value in options.items():
+        if not OPTION_NAME.match(name):
+            raise Invalid(f"{name[:60]!r} is not a pytest ini option name", field="pytest_options")
+        text = "\n".join(map(str, value)) if isinstance(value, list) else str(value)
+        if "\x00" in text or len(text) > 10_000:
+            raise Invalid(f"the value of {name} is not usable", field="pytest_options")
+        clean[name] = text
+    return clean
 
 
 def _unique_name(session: Session, name: str, own_id: int | None) -> None:

@@ -150,6 +150,7 @@ def snapshot(
         "variables": variables,
         "secrets": secrets,
         "requirements": project.requirements,
+        "pytest_options": dict(project.pytest_options or {}),
     }
 
 

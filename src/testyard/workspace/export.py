@@ -99,6 +99,7 @@ def fixed_files(session: Session, project: Project, env: Environment) -> dict[st
         sources=[layout.SourceFile(f.path, f.code, "fixture") for f in fixtures],
         variables=variables,
         secret_names=secrets,
+        ini_options=dict(project.pytest_options or {}),
         environment=env.name,
     )
     rendered = layout.render(files)

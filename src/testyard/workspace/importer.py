@@ -10,7 +10,9 @@ the reason — never dropped silently.
 
 from __future__ import annotations
 
+import configparser
 import json
+import tomllib
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
@@ -44,11 +46,13 @@ class ImportPlan:
     environment: str | None = None
     variables: dict[str, str] = field(default_factory=dict)
     secrets: list[str] = field(default_factory=list)
+    pytest_options: dict[str, str] = field(default_factory=dict)
     skipped: list[Skipped] = field(default_factory=list)
 
 
 def plan_import(files: dict[str, str]) -> ImportPlan:
     plan = ImportPlan()
+    option_files: dict[str, str] = {}
     root_conftest = layout.strip_block(files.get("conftest.py", ""))
     plugins = {
         name.replace(".", "/") + ".py"
@@ -66,18 +70,51 @@ def plan_import(files: dict[str, str]) -> ImportPlan:
             _requirements(plan, path, text)
         elif path == layout.VARS_FILE:
             _variables(plan, text)
-        elif path in GENERATED or (path == "pytest.ini" and text == layout.pytest_ini({})):
+        elif path in GENERATED:
             continue  # testyard's own files in its exports
-        elif name.endswith((".ini", ".cfg", ".toml")) and name in {
-            "pytest.ini",
-            "setup.cfg",
-            "pyproject.toml",
-            "tox.ini",
-        }:
-            plan.skipped.append(Skipped(path, "pytest options are not imported: set them again"))
+        elif path in OPTION_FILES:
+            option_files[path] = text
         else:
             plan.skipped.append(Skipped(path, "neither a test module nor a conftest or plugin"))
+    for path in OPTION_FILES:  # pytest's own order: the first with a section wins
+        if path in option_files and _options(plan, path, option_files[path]):
+            break
     return plan
+
+
+#: Where pytest reads its options, and the section it reads (pytest's own order).
+OPTION_FILES = {"pytest.ini": "pytest", "pyproject.toml": "tool.pytest.ini_options",
+                "tox.ini": "pytest", "setup.cfg": "tool:pytest"}  # fmt: skip
+#: Options testyard sets itself for every run.
+IGNORED_OPTIONS = {"junit_family"}
+
+
+def _options(plan: ImportPlan, path: str, text: str) -> bool:
+    """Take the file's pytest options; False when it has no pytest section."""
+    try:
+        found = _read_options(path, text)
+    except (configparser.Error, tomllib.TOMLDecodeError) as exc:
+        plan.skipped.append(Skipped(path, f"could not read its pytest options: {exc}"))
+        return False
+    plan.pytest_options = {k: v for k, v in found.items() if k not in IGNORED_OPTIONS}
+    return bool(found)
+
+
+def _read_options(path: str, text: str) -> dict[str, str]:
+    if path == "pyproject.toml":
+        table = tomllib.loads(text).get("tool", {}).get("pytest", {}).get("ini_options", {})
+        return {k: "\n".join(map(str, v)) if isinstance(v, list) else _toml_text(v)
+                for k, v in table.items()}  # fmt: skip
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.read_string(text)
+    section = OPTION_FILES[path]
+    if not parser.has_section(section):
+        return {}
+    return {k: v.strip() for k, v in parser.items(section)}
+
+
+def _toml_text(value: object) -> str:
+    return str(value).lower() if isinstance(value, bool) else str(value)
 
 
 def _take(plan: ImportPlan, into: dict[str, str], path: str, text: str, kind: str) -> None:
@@ -119,6 +156,7 @@ def import_project(session: Session, user: User, plan: ImportPlan, name: str) ->
     """Create the project from ``plan`` in the caller's transaction (all or nothing)."""
     project = projects.create_project(session, user, {
         "name": _free_name(session, name), "requirements": "\n".join(plan.requirements),
+        "pytest_options": plan.pytest_options,
     })  # fmt: skip
     for path, code in plan.fixtures.items():
         fixtures.create_fixture_module(session, project, user, {

@@ -69,8 +69,14 @@ def strip_block(code: str) -> str:
 
 
 def pytest_ini(options: dict[str, str]) -> str:
+    """The project's ini options; a value of several lines is written indented."""
     lines = ["[pytest]", "# written by testyard"]
-    lines += [f"{key} = {value}" for key, value in sorted(options.items())]
+    for key, value in sorted(options.items()):
+        if "\n" in value:
+            lines.append(f"{key} =")
+            lines += [f"    {line}" for line in value.splitlines() if line.strip()]
+        else:
+            lines.append(f"{key} = {value}")
     return "\n".join(lines) + "\n"
 
 

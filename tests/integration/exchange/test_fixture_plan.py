@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.factories import make_case, make_plan, make_project
+from tests.factories import make_case, make_plan, make_project, start_run, wait_for_run
 from tests.support.api import Api
 
 CONFTEST = """import pytest
@@ -141,3 +141,41 @@ def test_a_plans_fixture_plan_follows_the_plans_order(admin: Api) -> None:
     plan = make_plan(admin, pid, case_ids=[first["id"], second["id"]])
     nodeids = [p["nodeid"] for p in admin.get(f"/projects/{pid}/plans/{plan['id']}/fixture-plan")]
     assert nodeids == ["tests/test_zz.py::test_z", "tests/test_aa.py::test_a"]
+
+
+def test_saving_a_case_answers_the_fixtures_it_requests_that_do_not_exist(admin: Api) -> None:
+    project = make_project(admin)
+    pid = project["id"]
+    admin.post(
+        f"/projects/{pid}/fixtures", {"name": "all", "path": "conftest.py", "code": CONFTEST}
+    )
+    admin.post(
+        f"/projects/{pid}/fixtures",
+        {
+            "name": "deep",
+            "path": "tests/deep/conftest.py",
+            "code": "import pytest\n\n@pytest.fixture\ndef deep_only():\n    return 1\n",
+        },
+    )
+    code = (
+        "def test_fine(s_fix, tmp_path, env_vars):\n    pass\n\n"
+        "def test_typo(s_fxi, deep_only):\n    pass\n"
+    )
+    saved = admin.post(
+        f"/projects/{pid}/cases", {"name": "draft", "path": "tests/test_d.py", "code": code}
+    )
+    problems = {(p["test"], p["fixture"]) for p in saved["problems"]}
+    # deep_only lives in tests/deep/: not visible from tests/test_d.py.
+    assert problems == {("test_typo", "s_fxi"), ("test_typo", "deep_only")}
+    available = saved["problems"][0]["available"]
+    assert {"s_fix", "tmp_path", "env_vars", "monkeypatch"} <= set(available)
+    assert "deep_only" not in available
+    # The draft was saved all the same, and running it says the same thing.
+    run = wait_for_run(admin, start_run(admin, pid, case_ids=[saved["id"]]))
+    typo = admin.get(f"/runs/{run['id']}/results", params={"outcome": "error"})["items"]
+    assert [r["nodeid"] for r in typo] == ["tests/test_d.py::test_typo"]
+    assert "fixture 's_fxi' not found" in typo[0]["longrepr"]
+    fixed = admin.patch(
+        f"/projects/{pid}/cases/{saved['id']}", {"code": "def test_typo(s_fix):\n    pass\n"}
+    )
+    assert fixed["problems"] == []

@@ -81,7 +81,11 @@ def test_what_cannot_be_imported_is_listed(admin: Api) -> None:
         zf.writestr("repo/tests/test_ok.py", GOOD)
         zf.writestr("repo/tests/test_broken.py", "def test_x(:\n")
         zf.writestr("repo/tests/helpers.py", "VALUE = 1\n")
-        zf.writestr("repo/pytest.ini", "[pytest]\naddopts = -q\n")
+        zf.writestr(
+            "repo/pyproject.toml",
+            "[tool.pytest.ini_options]\nxfail_strict = true\n"
+            'markers = ["slow: takes long", "api: talks to the API"]\n',
+        )
         zf.writestr("repo/requirements-dev.txt", "requests==2.32.3\npytest==8.0.0\n")
 
     response = admin.client.post(
@@ -93,7 +97,11 @@ def test_what_cannot_be_imported_is_listed(admin: Api) -> None:
     body = response.json()
     assert body["name"] == "legacy" and body["cases"] == 1
     reasons = {item["path"]: item["reason"] for item in body["not_imported"]}
-    assert set(reasons) == {"tests/test_broken.py", "tests/helpers.py", "pytest.ini"}
+    assert set(reasons) == {"tests/test_broken.py", "tests/helpers.py"}
     assert "line 1" in reasons["tests/test_broken.py"]
     project_row = admin.get(f"/projects/{body['id']}")
     assert project_row["requirements"] == "requests==2.32.3"
+    assert project_row["pytest_options"] == {
+        "xfail_strict": "true",
+        "markers": "slow: takes long\napi: talks to the API",
+    }

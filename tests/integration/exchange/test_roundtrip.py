@@ -232,3 +232,26 @@ def test_export_needs_an_environment_and_names_the_file(admin: Api) -> None:
     names = zipfile.ZipFile(io.BytesIO(ok.content)).namelist()
     assert "tests/api/test_paths.py" not in names, "cases only when asked"
     assert {"conftest.py", "testyard.py", "requirements.txt", "pytest.ini"} <= set(names)
+
+
+def test_pytest_options_apply_to_runs_and_travel_in_exports(admin: Api) -> None:
+    project = make_project(
+        admin, pytest_options={"xfail_strict": "true", "markers": ["slow: takes long"]}
+    )
+    pid = project["id"]
+    admin.post(f"/projects/{pid}/environments", {"name": "qa"})
+    code = (
+        "import pytest\n\n@pytest.mark.xfail(reason='fixed now')\ndef test_fixed():\n"
+        "    pass\n\n@pytest.mark.slow\ndef test_marked():\n    pass\n"
+    )
+    case = make_case(admin, pid, code=code)
+    run = wait_for_run(admin, start_run(admin, pid, case_ids=[case["id"]], workers=0))
+    outcomes = {k.split("::")[1]: v["outcome"] for k, v in results_of(admin, run["id"]).items()}
+    assert outcomes == {"test_fixed": "failed", "test_marked": "passed"}  # strict xfail
+    data = export(admin, pid)
+    ini = zipfile.ZipFile(io.BytesIO(data)).read("pytest.ini").decode()
+    assert "xfail_strict = true" in ini and "markers = slow: takes long" in ini
+    body = admin.expect(
+        422, "PATCH", f"/projects/{pid}", json={"pytest_options": {"Bad Name": "x"}}
+    )
+    assert body["field"] == "pytest_options"
