@@ -53,9 +53,15 @@ def make_fixture_module(api: Api, pid: int, **fields: Any) -> dict[str, Any]:
 
 
 def make_case(api: Api, pid: int, **fields: Any) -> dict[str, Any]:
+    """A saved case as GET answers it (without the save-time ``problems``)."""
     body = {"name": unique("case"), "code": PASSING_TEST, **fields}
     result: dict[str, Any] = api.post(f"/projects/{pid}/cases", body)
-    return result
+    return public_case(result)
+
+
+def public_case(answer: dict[str, Any]) -> dict[str, Any]:
+    """A case as GET answers it: a save's answer less its ``problems``."""
+    return {key: value for key, value in answer.items() if key != "problems"}
 
 
 def make_plan(api: Api, pid: int, **fields: Any) -> dict[str, Any]:

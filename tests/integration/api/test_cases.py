@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from tests.factories import PASSING_TEST, make_case, make_plan, make_project
+from tests.factories import PASSING_TEST, make_case, make_plan, make_project, public_case
 from tests.support.api import Api
 
 BAD_PATHS = [
@@ -76,7 +76,8 @@ def test_create_get_update_delete(admin: Api) -> None:
     assert created["tags"] == ["auth", "smoke"]
     assert created["version"] == 1 and created["author"]["username"] == "admin"
     cid = created["id"]
-    assert admin.get(f"{cases_path(pid)}/{cid}") == created
+    assert created["problems"] == []
+    assert admin.get(f"{cases_path(pid)}/{cid}") == public_case(created)
 
     updated = admin.patch(
         f"{cases_path(pid)}/{cid}", {"name": "Login still works", "tags": ["smoke"]}
@@ -84,7 +85,7 @@ def test_create_get_update_delete(admin: Api) -> None:
     assert updated["name"] == "Login still works" and updated["tags"] == ["smoke"]
     assert updated["path"] == "tests/test_login_works.py"  # a rename keeps the path
     assert updated["version"] == 2 and updated["code"] == PASSING_TEST
-    assert admin.get(f"{cases_path(pid)}/{cid}") == updated
+    assert admin.get(f"{cases_path(pid)}/{cid}") == public_case(updated)
 
     admin.delete(f"{cases_path(pid)}/{cid}")
     assert admin.expect(404, "GET", f"{cases_path(pid)}/{cid}")["error"] == "not_found"
@@ -302,7 +303,7 @@ def test_update_with_a_stale_version_is_409_and_changes_nothing(admin: Api) -> N
     stale = {"name": "Mine", "code": "def test_mine():\n    pass\n", "tags": ["b"], "version": 1}
     body = admin.expect(409, "PATCH", path, json=stale)
     assert body["error"] == "conflict" and body["field"] == "version"
-    assert admin.get(path) == saved
+    assert admin.get(path) == public_case(saved)
     body = admin.expect(409, "PATCH", path, json={**stale, "version": 3})  # from the future
     assert body["field"] == "version"
 
@@ -310,7 +311,7 @@ def test_update_with_a_stale_version_is_409_and_changes_nothing(admin: Api) -> N
     assert current["version"] == 3
     assert (current["name"], current["tags"]) == ("Mine", ["b"])
     assert current["code"] == stale["code"]
-    assert admin.get(path) == current
+    assert admin.get(path) == public_case(current)
     assert admin.patch(path, {"description": "no version given"})["version"] == 4
 
 
