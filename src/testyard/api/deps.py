@@ -65,3 +65,11 @@ ProjectViewer = Annotated[Project, Depends(_project_with(Role.viewer))]
 ProjectRunner = Annotated[Project, Depends(_project_with(Role.runner))]
 ProjectEditor = Annotated[Project, Depends(_project_with(Role.editor))]
 ProjectOwner = Annotated[Project, Depends(_project_with(Role.owner))]
+
+
+def wake_scheduler(request: Request) -> None:
+    """After a commit that changed plans or watches: the scheduler (if it runs in this
+    process) reconciles its jobs at once instead of at its next poll."""
+    scheduler = getattr(request.app.state, "scheduler", None)
+    if scheduler is not None:
+        scheduler.wake()

@@ -9,7 +9,7 @@ from fastapi import APIRouter, BackgroundTasks, Query, Request, status
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
-from testyard.api.deps import ProjectEditor, ProjectViewer, SessionDep
+from testyard.api.deps import ProjectEditor, ProjectViewer, SessionDep, wake_scheduler
 from testyard.api.schemas import Order, Page, PageNo, PerPage, Public
 from testyard.db.models import Plan, PlanFire
 from testyard.scheduling.preview import describe, next_fire_times
@@ -158,12 +158,6 @@ class FirePublic(Public):
     message: str
 
 
-def _reschedule(request: Request) -> None:
-    scheduler = getattr(request.app.state, "scheduler", None)
-    if scheduler is not None:
-        scheduler.wake()
-
-
 @router.get("")
 def list_plans(
     project: ProjectViewer,
@@ -187,7 +181,7 @@ def create_plan(
     background: BackgroundTasks,
 ) -> PlanPublic:
     """Create a plan; its trigger is validated before anything is saved."""
-    background.add_task(_reschedule, request)
+    background.add_task(wake_scheduler, request)
     return _public(plans.create_plan(session, project, _fields(body)))
 
 
@@ -207,7 +201,7 @@ def update_plan(
     background: BackgroundTasks,
 ) -> PlanPublic:
     """Change a plan (its trigger, its switch…); ``case_ids`` replaces its cases."""
-    background.add_task(_reschedule, request)
+    background.add_task(wake_scheduler, request)
     plan = plans.get_plan(session, project, plid)
     return _public(plans.update_plan(session, plan, _fields(body)))
 
@@ -221,7 +215,7 @@ def delete_plan(
     background: BackgroundTasks,
 ) -> None:
     """Delete a plan and its schedule (its past runs stay in the history)."""
-    background.add_task(_reschedule, request)
+    background.add_task(wake_scheduler, request)
     plans.delete_plan(session, plans.get_plan(session, project, plid))
 
 

@@ -20,19 +20,15 @@ from testyard.api import (
     watches,
     ws,
 )
-from testyard.services.errors import NotFound
+from testyard.services.errors import NotFound, possible_id
 
 API_PREFIX = "/api/v1"
-
-
-#: Ids are 32-bit on PostgreSQL: a larger one cannot exist.
-MAX_ID = 2**31 - 1
 
 
 def ids_in_range(request: Request) -> None:
     """An id past what the database can hold is simply not found (not a server error)."""
     for name, value in request.path_params.items():
-        if name.endswith("id") and value.lstrip("-").isdigit() and not 0 < int(value) <= MAX_ID:
+        if name.endswith("id") and value.lstrip("-").isdigit() and not possible_id(int(value)):
             raise NotFound(f"{name} {value} not found")
 
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, BackgroundTasks, Request, status
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
-from testyard.api.deps import CurrentUser, ProjectRunner, ProjectViewer, SessionDep
+from testyard.api.deps import CurrentUser, ProjectRunner, ProjectViewer, SessionDep, wake_scheduler
 from testyard.api.schemas import Public
 from testyard.db.models import PlanWatch
 from testyard.services import plans, watches
@@ -37,12 +37,6 @@ class WatchPublic(Public):
     finished_at: datetime | None
 
 
-def _reschedule(request: Request) -> None:
-    scheduler = getattr(request.app.state, "scheduler", None)
-    if scheduler is not None:
-        scheduler.wake()
-
-
 @router.post("/plans/{plid}/watches", status_code=status.HTTP_202_ACCEPTED)
 def start_watch(
     plid: int,
@@ -57,7 +51,7 @@ def start_watch(
     plan = plans.get_plan(session, project, plid)
     environment = body.environment if body else None
     watch = watches.start_watch(session, project, plan, user, environment)
-    background.add_task(_reschedule, request)
+    background.add_task(wake_scheduler, request)
     return WatchPublic.model_validate(watch)
 
 
@@ -84,5 +78,5 @@ def cancel_watch(
 ) -> WatchPublic:  # fmt: skip
     """Stop a watch (a run it started goes on; cancel it separately)."""
     watch = watches.cancel_watch(session, watches.get_watch(session, project, wid))
-    background.add_task(_reschedule, request)
+    background.add_task(wake_scheduler, request)
     return WatchPublic.model_validate(watch)

@@ -54,7 +54,6 @@ class ResultSink:
         self.collected: int | None = None
         self.collect_errors: list[dict[str, Any]] = []
         self.finish: dict[str, Any] | None = None
-        self.stored = 0
 
     def feed_line(self, line: bytes) -> None:
         try:
@@ -140,7 +139,6 @@ class ResultSink:
             session.execute(statement)
             messages = [test_message(r, ts) for r, ts in zip(rows, reported, strict=True)]
             stored = store_events(session, self.run_id, messages)
-        self.stored += len(rows)
         self._published(stored)
 
     def _published(self, stored: list[dict[str, Any]]) -> None:

@@ -12,11 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from testyard.db.models import Project, ProjectMember, User
-from testyard.services.errors import Forbidden, Invalid, not_found
-
-#: Ids are INTEGER columns: 32-bit on PostgreSQL, where a larger id cannot exist and
-#: would fail the query (as one past 64 bits overflows SQLite's driver).
-MAX_ID = 2**31 - 1
+from testyard.services.errors import Forbidden, Invalid, not_found, possible_id
 
 
 class Role(IntEnum):
@@ -53,7 +49,7 @@ def require(session: Session, user: User, project_id: int, needed: Role) -> Proj
     A project the user cannot see at all answers 404, so ids of other teams' projects
     do not leak; a role that is too low answers 403.
     """
-    project = session.get(Project, project_id) if 0 < project_id <= MAX_ID else None
+    project = session.get(Project, project_id) if possible_id(project_id) else None
     role = role_in(session, user, project_id) if project else None
     if project is None or role is None:
         raise not_found("project", project_id)

@@ -108,6 +108,12 @@ def _check_segment(segment: str) -> None:
         )
 
 
+def is_test_module(path: str) -> bool:
+    """Whether pytest collects the file as tests (its default ``python_files``)."""
+    filename = path.rsplit("/", 1)[-1]
+    return any(fnmatchcase(filename, p) for p in TEST_FILE_PATTERNS)
+
+
 def _check_filename(filename: str, kind: Literal["case", "fixture"]) -> None:
     if not filename.endswith(".py"):
         raise PathError(f"file name {filename!r} must end with '.py'")
@@ -116,7 +122,7 @@ def _check_filename(filename: str, kind: Literal["case", "fixture"]) -> None:
     stem = filename.removesuffix(".py")
     if not _is_importable(stem):
         raise PathError(f"module name {stem!r} must be a Python name: {_NAME_RULE}")
-    is_test_file = any(fnmatchcase(filename, p) for p in TEST_FILE_PATTERNS)
+    is_test_file = is_test_module(filename)
     if kind == "case" and filename == "conftest.py":
         raise PathError("a case must not be named 'conftest.py'; store it as a fixture module")
     if kind == "case" and not is_test_file:

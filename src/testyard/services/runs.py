@@ -211,10 +211,6 @@ def queued_run_ids(session: Session, limit: int) -> list[int]:
     )
 
 
-def count_running(session: Session) -> int:
-    return len(session.scalars(select(Run.id).where(Run.status == RUNNING)).all())
-
-
 def finish_run(session: Session, run_id: int, status: str, **fields: Any) -> tuple[Run, bool]:
     """End a running run; if it already ended (cancelled meanwhile), keep that status
     and only record what was measured. Answers the run and whether it changed status."""

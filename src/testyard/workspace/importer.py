@@ -24,7 +24,7 @@ from testyard.execution.pyenvs import BASE_PACKAGES, parse_requirements
 from testyard.services import cases, environments, fixtures, projects
 from testyard.services.code_analysis import CodeSyntaxError, check_compiles, find_plugin_imports
 from testyard.services.errors import ServiceError
-from testyard.services.paths import PathError, is_conftest, validate_relative_path
+from testyard.services.paths import PathError, is_conftest, is_test_module, validate_relative_path
 from testyard.workspace import layout
 from testyard.workspace.export import HELPERS_FILE
 
@@ -64,7 +64,7 @@ def plan_import(files: dict[str, str]) -> ImportPlan:
             text = root_conftest
         if is_conftest(path) or path in plugins:
             _take(plan, plan.fixtures, path, text, "fixture")
-        elif (name.startswith("test_") and name.endswith(".py")) or name.endswith("_test.py"):
+        elif is_test_module(path):
             _take(plan, plan.cases, path, text, "case")
         elif name.startswith("requirements") and name.endswith(".txt"):
             _requirements(plan, path, text)
