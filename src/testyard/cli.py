@@ -59,6 +59,22 @@ def serve(
     uvicorn.Server(config).run()
 
 
+@app.command()
+def openapi(
+    out: Annotated[Path | None, typer.Argument(help="file to write (default: stdout)")] = None,
+) -> None:
+    """Print the HTTP API's OpenAPI document (the web UI's types are generated from it)."""
+    import json
+
+    from testyard.api.app import create_app
+
+    text = json.dumps(create_app(Settings()).openapi(), indent=1, sort_keys=True) + "\n"
+    if out is None:
+        typer.echo(text, nl=False)
+    else:
+        out.write_text(text)
+
+
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Bring the database schema up to date."""

@@ -48,6 +48,8 @@ class Settings(BaseSettings):
     # Execution: see docs/architecture.md, "Running a run".
     max_concurrent_runs: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1)
     work_dir: Path | None = None
+    #: The built web UI; the one inside the package unless set (a UI developer's build).
+    webui_dir: Path | None = None
     run_as_user: str | None = None
     #: The interpreter run environments are built from; with a run-as user it must be
     #: usable by that user (e.g. /usr/bin/python3), not one under root's home.

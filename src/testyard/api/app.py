@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from testyard import __version__
-from testyard.api import errors, routers
+from testyard.api import errors, routers, spa
 from testyard.api.exchange import IMPORT_MAX_BYTES
 from testyard.api.headers import SecurityHeadersMiddleware
 from testyard.api.limits import BodyLimitMiddleware
@@ -26,6 +26,7 @@ from testyard.execution.queue import Dispatcher
 from testyard.scheduling.service import SchedulerService
 from testyard.services import runs
 from testyard.services.users import ensure_first_admin
+from testyard.webui import STATIC_DIR
 
 log = logging.getLogger("testyard")
 
@@ -57,6 +58,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     )
     app.add_middleware(SecurityHeadersMiddleware)
     routers.register(app)
+    spa.install(app, settings.webui_dir or STATIC_DIR)
     return app
 
 

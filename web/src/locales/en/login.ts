@@ -1,0 +1,6 @@
+export default {
+  username: 'Username',
+  password: 'Password',
+  submit: 'Sign in',
+  wrong: 'Wrong username or password',
+}

@@ -1,0 +1,1 @@
+export default { viewer: 'viewer', runner: 'runner', editor: 'editor', owner: 'owner' }

@@ -1,0 +1,15 @@
+export default {
+  queued: 'queued',
+  running: 'running',
+  passed: 'passed',
+  failed: 'failed',
+  error: 'error',
+  cancelled: 'cancelled',
+  timed_out: 'timed out',
+  interrupted: 'interrupted',
+  skipped: 'skipped',
+  xfailed: 'xfailed',
+  xpassed: 'xpassed',
+  pending: 'pending',
+  watching: 'watching',
+}

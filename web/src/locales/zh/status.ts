@@ -1,0 +1,15 @@
+export default {
+  queued: '排队中',
+  running: '运行中',
+  passed: '通过',
+  failed: '失败',
+  error: '错误',
+  cancelled: '已取消',
+  timed_out: '超时',
+  interrupted: '已中断',
+  skipped: '跳过',
+  xfailed: '预期失败',
+  xpassed: '意外通过',
+  pending: '等待中',
+  watching: '监视中',
+}
