@@ -103,6 +103,10 @@ def list_cases(
     q: Annotated[str | None, Query(max_length=200, description="in name or description")] = None,
     tag: Annotated[str | None, Query(max_length=50)] = None,
     code: Annotated[str | None, Query(max_length=200, description="in the code, any case")] = None,
+    search: Annotated[
+        str | None,
+        Query(max_length=200, description="in the name, description, code or a tag, any case"),
+    ] = None,
     page: PageNo = 1,
     per_page: PerPage = 50,
     order: Order = None,
@@ -113,7 +117,15 @@ def list_cases(
 ) -> Page[CasePublic]:
     """The project's cases, filtered and paginated."""
     found = cases.list_cases(
-        session, project, q=q, tag=tag, code=code, page=page, per_page=per_page, order=order
+        session,
+        project,
+        q=q,
+        tag=tag,
+        code=code,
+        search=search,
+        page=page,
+        per_page=per_page,
+        order=order,
     )
     items = [CasePublic.model_validate(c) for c in found.items]
     if with_ == "latest_result":

@@ -23,11 +23,25 @@ TAG = re.compile(r"^[^\s,]{1,50}$")
 
 
 def query_cases(
-    project: Project, *, q: str | None = None, tag: str | None = None, code: str | None = None
+    project: Project,
+    *,
+    q: str | None = None,
+    tag: str | None = None,
+    code: str | None = None,
+    search: str | None = None,
 ) -> Select[Case]:
     """Cases of the project, filtered by keyword (name, description), tag, code substring
-    (keyword and code ignore case)."""
+    and ``search``, a substring of the name, description, code or a tag (keyword, code
+    and search ignore case; tag matches whole)."""
     query = select(Case).where(Case.project_id == project.id)
+    if search:
+        tagged = select(CaseTag.case_id).where(CaseTag.tag.icontains(search, autoescape=True))
+        query = query.where(
+            Case.name.icontains(search, autoescape=True)
+            | Case.description.icontains(search, autoescape=True)
+            | Case.code.icontains(search, autoescape=True)
+            | Case.id.in_(tagged)
+        )
     if q:
         query = query.where(
             Case.name.icontains(q, autoescape=True) | Case.description.icontains(q, autoescape=True)

@@ -228,6 +228,32 @@ def test_filters_by_keyword_tag_and_code(admin: Api) -> None:
     assert names(admin, pid, "?tag=%25") == []
 
 
+def test_search_looks_in_name_description_code_and_tags(admin: Api) -> None:
+    pid = make_project(admin)["id"]
+    make_case(admin, pid, name="Login works", code="def test_a():\n    pass\n")
+    make_case(admin, pid, name="Logout", description="Ends the LOGIN session")
+    make_case(admin, pid, name="Checkout", code="def test_c():\n    assert login_token\n")
+    make_case(admin, pid, name="Payments", tags=["web-login", "smoke"])
+    make_case(admin, pid, name="Discount 100%", tags=["price_rules"])
+    make_case(admin, pid, name="Refunds", code="def test_r():\n    pass\n")
+
+    everywhere = ["Login works", "Logout", "Checkout", "Payments"]
+    assert names(admin, pid, "?search=login") == everywhere
+    assert names(admin, pid, "?search=LOGIN") == everywhere
+    assert names(admin, pid, "?search=smoke") == ["Payments"]  # a tag, in part or whole
+    assert names(admin, pid, "?search=SMO") == ["Payments"]
+    assert names(admin, pid, "?search=assert login") == ["Checkout"]
+    assert names(admin, pid, "?search=nothing-like-this") == []
+    # It combines with the other filters, and LIKE wildcards are plain characters.
+    assert names(admin, pid, "?search=login&tag=smoke") == ["Payments"]
+    assert names(admin, pid, "?search=log&code=login_token") == ["Checkout"]
+    assert names(admin, pid, "?search=100%25") == ["Discount 100%"]
+    assert names(admin, pid, "?search=e_r") == ["Discount 100%"]
+    listed = listing(admin, pid, "?search=login&per_page=2")
+    assert listed["total"] == 4
+    assert len(listed["items"]) == 2
+
+
 def test_pagination_and_order(admin: Api) -> None:
     pid = make_project(admin)["id"]
     for name in ["b", "d", "a", "e", "c"]:
