@@ -14,8 +14,9 @@ from testyard.api.schemas import Order, Page, PageNo, PerPage, Public
 from testyard.db.models import Plan, PlanFire
 from testyard.scheduling.preview import describe, next_fire_times
 from testyard.scheduling.service import plan_spec
-from testyard.scheduling.triggers import zone
+from testyard.scheduling.triggers import TriggerError, TriggerSpec, build_trigger, zone
 from testyard.services import pages, plans
+from testyard.services.errors import Invalid
 
 router = APIRouter(prefix="/projects/{pid}/plans", tags=["plans"])
 
@@ -148,6 +149,18 @@ class SchedulePublic(BaseModel):
     next: list[datetime] = Field(description="the next fire times (none when switched off)")
 
 
+class SchedulePreview(BaseModel):
+    description: str = Field(description="the trigger in words")
+    timezone: str
+    next: list[datetime] = Field(description="the next 5 fire times")
+
+
+Locale = Annotated[
+    Literal["en", "zh"] | None,
+    Query(description="the language of a crontab in words (24-hour clock when given)"),
+]
+
+
 class FirePublic(Public):
     id: int
     scheduled_at: datetime
@@ -183,6 +196,23 @@ def create_plan(
     """Create a plan; its trigger is validated before anything is saved."""
     background.add_task(wake_scheduler, request)
     return _public(plans.create_plan(session, project, _fields(body)))
+
+
+@router.post("/schedule-preview")
+def preview_schedule(body: Trigger, project: ProjectViewer, locale: Locale = None
+                     ) -> SchedulePreview:  # fmt: skip
+    """What a trigger not saved yet would do: its next 5 fire times and its words, for help
+    while it is typed. An invalid trigger is a 422 naming its field, as a save would be."""
+    spec = TriggerSpec(**body.model_dump())
+    try:
+        build_trigger(spec)
+    except TriggerError as exc:
+        raise Invalid(str(exc), field=exc.field) from exc
+    return SchedulePreview(
+        description=describe(spec, locale),
+        timezone=str(zone(spec.timezone)),
+        next=next_fire_times(spec),
+    )
 
 
 @router.get("/{plid}")
@@ -247,7 +277,9 @@ def remove_plan_case(
 
 
 @router.get("/{plid}/schedule")
-def get_schedule(plid: int, project: ProjectViewer, session: SessionDep) -> SchedulePublic:
+def get_schedule(
+    plid: int, project: ProjectViewer, session: SessionDep, locale: Locale = None
+) -> SchedulePublic:
     """The next 5 fire times and the trigger in words (for help beside the input)."""
     plan = plans.get_plan(session, project, plid)
     spec = plan_spec(plan)
@@ -255,7 +287,7 @@ def get_schedule(plid: int, project: ProjectViewer, session: SessionDep) -> Sche
     return SchedulePublic(
         enabled=plan.enabled,
         trigger=_public(plan).trigger,
-        description=describe(spec),
+        description=describe(spec, locale),
         timezone=str(zone(spec.timezone)),
         next=upcoming,
     )

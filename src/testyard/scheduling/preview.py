@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import calendar
+import re
 from datetime import UTC, datetime
 
-from cron_descriptor import get_description
+from cron_descriptor import ExpressionDescriptor, Options, get_description
 
 from testyard.scheduling.triggers import TriggerSpec, build_trigger
 
@@ -34,7 +36,22 @@ def _date(spec: TriggerSpec, now: datetime):  # type: ignore[no-untyped-def]
     return build_trigger(spec, now=now)
 
 
-def describe(spec: TriggerSpec) -> str:
+#: cron-descriptor's languages by the web UI's locale names.
+CRON_LOCALES = {"en": "en_US", "zh": "zh_CN"}
+# cron-descriptor takes day and month names from the process's C locale: English.
+ZH_NAMES = dict(
+    zip(
+        [*calendar.day_name, *calendar.month_name[1:]],
+        [f"星期{d}" for d in "一二三四五六日"] + [f"{m}月" for m in range(1, 13)],
+        strict=True,
+    )
+)
+
+
+def describe(spec: TriggerSpec, locale: str | None = None) -> str:
+    """The trigger in words; a crontab in ``locale`` (24-hour clock) when one is given."""
+    if spec.kind == "cron" and spec.expression and locale in CRON_LOCALES:
+        return _cron_words(spec.expression, locale)
     if spec.kind == "cron" and spec.expression:
         return str(get_description(spec.expression))
     if spec.kind == "interval" and spec.seconds:
@@ -42,6 +59,17 @@ def describe(spec: TriggerSpec) -> str:
     if spec.kind == "date" and spec.at:
         return f"Once, at {spec.at.isoformat()}"
     return "Not scheduled"
+
+
+def _cron_words(expression: str, locale: str) -> str:
+    options = Options()
+    options.locale_code = CRON_LOCALES[locale]
+    options.use_24hour_time_format = True
+    words = str(ExpressionDescriptor(expression, options).get_description())
+    if locale == "zh":
+        pattern = "|".join(sorted(ZH_NAMES, key=len, reverse=True))
+        words = re.sub(rf"\b({pattern})\b", lambda m: ZH_NAMES[m.group(1)], words)
+    return words
 
 
 def _duration(seconds: int) -> str:

@@ -97,11 +97,17 @@ ROUTES = [
     Route("GET", "/projects/{pid}/plans/{plid}/trend", VIEWER),
     Route("GET", "/projects/{pid}/plans/{plid}/schedule", VIEWER),
     Route("GET", "/projects/{pid}/plans/{plid}/fires", VIEWER),
+    # A preview reads nothing and writes nothing: whoever may read the project.
+    Route("POST", "/projects/{pid}/plans/schedule-preview", VIEWER,
+          {"kind": "cron", "expression": "0 2 * * 1-5"}, status=200),
     Route("GET", "/projects/{pid}/plans/{plid}/watches", VIEWER),
     Route("GET", "/projects/{pid}/watches/{wid}", VIEWER),
     # Run: runners and up. Cancelling a finished run is a 409 for whoever may cancel.
     Route("POST", "/projects/{pid}/runs", RUNNER, lambda w: {"case_ids": [w.cid]}, status=202),
     Route("POST", "/runs/{rid}/cancel", RUNNER, status=409, error="invalid_transition"),
+    # The world's run passed: re-running its failures is a 400 for whoever may run.
+    Route("POST", "/runs/{rid}/rerun", RUNNER, {"failed_only": True}, status=400,
+          error="bad_request"),
     # A normal plan cannot be watched: whoever may start a watch gets the 422.
     Route("POST", "/projects/{pid}/plans/{plid}/watches", RUNNER, {}, status=422,
           error="invalid"),
