@@ -7,8 +7,10 @@ takes over. Paths owned by the API (``/api``, ``/ws``, ``/docs``…) never fall 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI, HTTPException
+from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 
@@ -26,12 +28,21 @@ NOT_BUILT = """<!doctype html><title>testyard</title>
 then reload. The API is at <a href="/docs">/docs</a>.</p>"""
 
 
+class HashedAssets(StaticFiles):
+    """The build's files carry a content hash in their names: cache them for good."""
+
+    def file_response(self, *args: Any, **kwargs: Any) -> Response:
+        response = super().file_response(*args, **kwargs)
+        response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
+        return response
+
+
 def install(app: FastAPI, static_dir: Path) -> None:
     """Serve the built UI at ``/``; register last, after every API route."""
     index = static_dir / "index.html"
     assets = static_dir / "assets"
     if assets.is_dir():
-        app.mount("/assets", StaticFiles(directory=assets), name="assets")
+        app.mount("/assets", GZipMiddleware(HashedAssets(directory=assets)), name="assets")
 
     @app.get("/{path:path}", include_in_schema=False)
     def spa(path: str) -> Response:

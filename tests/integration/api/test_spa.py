@@ -20,6 +20,7 @@ def built(tmp_path: Path) -> Path:
     (ui / "assets").mkdir(parents=True)
     (ui / "index.html").write_text(INDEX)
     (ui / "assets" / "index-abc.js").write_text("console.log(1)")
+    (ui / "assets" / "big.js").write_text("const x = 1;\n" * 1000)
     (ui / "favicon.svg").write_text("<svg/>")
     (tmp_path / "secret.txt").write_text("outside")
     return ui
@@ -43,7 +44,9 @@ def test_client_side_routes_get_index_html(ui_client: TestClient, path: str) -> 
 
 
 def test_assets_and_top_level_files_are_served(ui_client: TestClient) -> None:
-    assert ui_client.get("/assets/index-abc.js").text == "console.log(1)"
+    asset = ui_client.get("/assets/index-abc.js")
+    assert asset.text == "console.log(1)"
+    assert "immutable" in asset.headers["cache-control"]
     assert ui_client.get("/favicon.svg").text == "<svg/>"
     assert ui_client.get("/assets/missing.js").status_code == 404
 
@@ -55,6 +58,12 @@ def test_api_paths_never_fall_back_to_the_ui(ui_client: TestClient, path: str) -
     response = ui_client.get(path)
     assert response.status_code == 404
     assert response.json()["error"] == "not_found"
+
+
+def test_assets_travel_compressed(ui_client: TestClient) -> None:
+    response = ui_client.get("/assets/big.js", headers={"Accept-Encoding": "gzip"})
+    assert response.headers["content-encoding"] == "gzip"
+    assert response.text == "const x = 1;\n" * 1000
 
 
 def test_no_file_outside_the_build_is_served(ui_client: TestClient) -> None:
