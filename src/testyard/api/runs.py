@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, BackgroundTasks, Depends, Query, Request, status
 from fastapi.responses import FileResponse
-from pydantic import BaseModel, Field
+from pydantic import AliasPath, BaseModel, Field
 
 from testyard.api.deps import CurrentUser, ProjectRunner, ProjectViewer, SessionDep, SettingsDep
 from testyard.api.plans import Dist, Workers
@@ -23,6 +23,8 @@ from testyard.services.errors import NotFound
 router = APIRouter(tags=["runs"])
 
 ARTIFACTS = {"log": "log.txt", "log.txt": "log.txt", "junit.xml": "junit.xml"}
+#: The artifacts a run lists, by the name the download route takes.
+LISTED_ARTIFACTS = ("junit.xml", "log")
 Outcome = Literal["passed", "failed", "error", "skipped", "xfailed", "xpassed", "pending"]
 Status = Literal[
     "queued", "running", "passed", "failed", "error", "cancelled", "timed_out", "interrupted"
@@ -40,6 +42,12 @@ class RunCreate(BaseModel):
     timeout_s: int | None = Field(default=None, ge=1, le=7 * 24 * 3600)
     test_timeout_s: int | None = Field(default=None, ge=1, le=24 * 3600)
     source: Literal["manual", "api", "cli"] = "api"
+
+
+class RerunBody(BaseModel):
+    failed_only: bool = Field(
+        default=False, description="run only the node ids that ended failed or error"
+    )
 
 
 class RunCreated(BaseModel):
@@ -71,6 +79,26 @@ class RunPublic(Public):
     counts: dict[str, int]
     exit_code: int | None
     error: str | None
+    rerun_of: int | None = Field(
+        default=None,
+        validation_alias=AliasPath("snapshot", "rerun_of"),
+        description="the run this one re-runs",
+    )
+    failed_only: bool = Field(
+        default=False,
+        validation_alias=AliasPath("snapshot", "failed_only"),
+        description="a re-run of only the tests that failed or errored",
+    )
+
+
+class ArtifactPublic(BaseModel):
+    name: str = Field(description="the name GET /runs/{rid}/artifacts/{name} takes")
+    filename: str
+    size_bytes: int
+
+
+class RunDetail(RunPublic):
+    artifacts: list[ArtifactPublic] = Field(default_factory=list)
 
 
 class ResultPublic(Public):
@@ -197,10 +225,37 @@ def list_runs(
     return Page.of(found, RunPublic.model_validate)
 
 
+@router.post("/runs/{rid}/rerun", status_code=status.HTTP_202_ACCEPTED)
+def rerun(
+    body: RerunBody,
+    run: RunRunner,
+    user: CurrentUser,
+    session: SessionDep,
+    request: Request,
+    background: BackgroundTasks,
+) -> RunCreated:
+    """Queue the run again: the same cases (as they are now), plan, environment and
+    settings, started by the caller. ``failed_only``: only the tests that ended failed
+    or error (400 when none did)."""
+    again = runs.rerun(session, run, user, failed_only=body.failed_only)
+    background.add_task(_wake, request)
+    background.add_task(_events(request).publish_status, again.project_id, status_message(again))
+    return RunCreated(id=again.id, status=again.status, ws_url=ws_url(again.id))
+
+
 @router.get("/runs/{rid}")
-def get_run(run: RunViewer) -> RunPublic:
-    """One run: its status, settings, counts and timing."""
-    return RunPublic.model_validate(run)
+def get_run(run: RunViewer, settings: SettingsDep) -> RunDetail:
+    """One run: its status, settings, counts, timing and downloadable artifacts."""
+    folder = settings.artifacts_dir / str(run.id)
+    artifacts = []
+    for name in LISTED_ARTIFACTS:
+        path = folder / ARTIFACTS[name]
+        if path.is_file():
+            size = path.stat().st_size
+            artifacts.append(ArtifactPublic(name=name, filename=path.name, size_bytes=size))
+    detail = RunDetail.model_validate(run)
+    detail.artifacts = artifacts
+    return detail
 
 
 @router.get("/runs/{rid}/results")

@@ -63,7 +63,11 @@ def pytest_argv(
     junit_path: Path,
     order_path: Path,
     paths: list[str],
+    nodeids_path: Path | None = None,
 ) -> list[str]:
+    """The pytest command. pytest collects the roots of ``paths``; with
+    ``nodeids_path`` (a file of node ids, one a line, read by pytest as ``@FILE``) it
+    runs exactly those node ids instead, however many there are."""
     argv = [str(python), "-m", "pytest"]
     # The helpers first: the events plugin imports the ``testyard`` package, which must
     # already be registered (and assertion-rewritten) as a plugin by then.
@@ -78,7 +82,13 @@ def pytest_argv(
         argv += ["-p", "no:xdist"]
     if plan.retries:
         argv += ["--reruns", str(plan.retries)]
-    return [*argv, "--", *collection_roots(paths)]
+    targets = [f"@{nodeids_path}"] if nodeids_path else collection_roots(paths)
+    return [*argv, "--", *targets]
+
+
+def nodeids_file(nodeids: list[str]) -> str:
+    """The ``@FILE`` contents for ``nodeids``: one a line."""
+    return "".join(f"{nodeid}\n" for nodeid in nodeids)
 
 
 def clean_environment(

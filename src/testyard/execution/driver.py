@@ -51,6 +51,8 @@ class RunSpec:
     test_timeout_s: int | None
     recorded_s: float | None
     known_tests: int
+    #: Only these node ids run (a re-run of the failed ones), or all of the cases'.
+    nodeids: list[str] | None
 
 
 def load_spec(ctx: ExecutionContext, run_id: int) -> RunSpec:
@@ -58,6 +60,11 @@ def load_spec(ctx: ExecutionContext, run_id: int) -> RunSpec:
         run = runs.get_run(session, run_id)
         durations = _recorded_durations(session, run.case_ids)
         complete = {d[0] for d in durations} >= set(run.case_ids)
+        nodeids: list[str] | None = run.snapshot.get("nodeids")
+        if nodeids is not None:
+            wanted = set(nodeids)
+            durations = [d for d in durations if d[1] in wanted]
+            complete = {d[1] for d in durations} >= wanted
         return RunSpec(
             id=run.id,
             snapshot=run.snapshot,
@@ -67,7 +74,10 @@ def load_spec(ctx: ExecutionContext, run_id: int) -> RunSpec:
             timeout_s=run.timeout_s,
             test_timeout_s=run.test_timeout_s,
             recorded_s=sum(d[2] for d in durations) if complete and durations else None,
-            known_tests=max(len(durations), len(run.case_ids)),
+            known_tests=len(nodeids)
+            if nodeids is not None
+            else max(len(durations), len(run.case_ids)),
+            nodeids=nodeids,
         )
 
 
@@ -190,6 +200,10 @@ class RunDriver:
         paths = [c["path"] for c in spec.snapshot["cases"]]
         order = self.workspace / ".testyard" / "order.json"
         order.write_text(json.dumps(paths))
+        nodeids_path = None
+        if spec.nodeids is not None:
+            nodeids_path = self.workspace / ".testyard" / "nodeids.txt"
+            nodeids_path.write_text(command.nodeids_file(spec.nodeids), encoding="utf-8")
         argv = command.pytest_argv(
             python,
             plan,
@@ -197,6 +211,7 @@ class RunDriver:
             junit_path=self.workspace / ".testyard" / "junit.xml",
             order_path=order,
             paths=paths,
+            nodeids_path=nodeids_path,
         )
         limits = Limits(
             self.settings.run_memory_mb, self.settings.run_cpu_s, self.settings.run_open_files

@@ -13,12 +13,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, lazyload
 
-from testyard.db.models import Case, FixtureModule, Plan, Project, Run, User
+from testyard.db.models import Case, FixtureModule, Plan, Project, Run, RunResult, User
 from testyard.events.store import done_message, run_message, store_events
 from testyard.services import plans as plans_service
 from testyard.services.cases import query_cases
 from testyard.services.environments import find_environment, list_variables
-from testyard.services.errors import Conflict, Invalid, not_found
+from testyard.services.errors import BadRequest, Conflict, Invalid, not_found
 
 QUEUED, RUNNING = "queued", "running"
 FINISHED = frozenset({"passed", "failed", "error", "cancelled", "timed_out", "interrupted"})
@@ -27,6 +27,8 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     RUNNING: FINISHED,
 }
 SOURCES = frozenset({"manual", "api", "cli", "schedule", "watch"})
+#: The outcomes a "re-run failed only" runs again.
+RERUN_OUTCOMES = ("failed", "error")
 
 
 class InvalidTransition(Conflict):
@@ -72,6 +74,78 @@ def create_run(
     session.flush()
     store_events(session, run.id, [run_message(run)])
     return run
+
+
+def rerun(session: Session, original: Run, user: User | None, *, failed_only: bool) -> Run:
+    """Queue the original run again: its cases (as they are now), plan, environment and
+    settings, started by ``user``. With ``failed_only`` the snapshot's ``nodeids`` hold
+    the node ids that ended failed or error, and only those run."""
+    project = session.get_one(Project, original.project_id)
+    case_ids = list(original.case_ids)
+    nodeids: list[str] | None = None
+    if failed_only:
+        case_ids, nodeids = _failed_nodeids(session, original)
+    cases = _select_cases(session, project, None, case_ids, None)
+    if nodeids is not None:
+        nodeids = _moved_nodeids(nodeids, original, cases)
+    frozen = snapshot(session, project, cases, original.environment)
+    frozen["rerun_of"] = original.id
+    if nodeids is not None:
+        frozen.update(failed_only=True, nodeids=nodeids)
+    plan = session.get(Plan, original.plan_id) if original.plan_id is not None else None
+    run = Run(
+        project_id=project.id,
+        plan_id=plan.id if plan else None,
+        title=original.title,
+        source="manual",
+        triggered_by_id=user.id if user else None,
+        environment=original.environment,
+        status=QUEUED,
+        case_ids=[c.id for c in cases],
+        snapshot=frozen,
+        workers=original.workers,
+        dist=original.dist,
+        retries=original.retries,
+        timeout_s=original.timeout_s,
+        test_timeout_s=original.test_timeout_s,
+    )
+    session.add(run)
+    session.flush()
+    store_events(session, run.id, [run_message(run)])
+    return run
+
+
+def _failed_nodeids(session: Session, original: Run) -> tuple[list[int], list[str]]:
+    """The cases and node ids (in the order they ran) whose final attempt failed."""
+    rows = session.execute(
+        select(RunResult.case_id, RunResult.nodeid)
+        .where(
+            RunResult.run_id == original.id,
+            RunResult.final.is_(True),
+            RunResult.outcome.in_(RERUN_OUTCOMES),
+            RunResult.case_id.is_not(None),
+        )
+        .order_by(RunResult.id)
+    ).all()
+    if not rows:
+        raise BadRequest(
+            f"run {original.id} has no failed or errored tests to re-run", field="failed_only"
+        )
+    case_ids = list(dict.fromkeys(case_id for case_id, _ in rows if case_id is not None))
+    return case_ids, list(dict.fromkeys(nodeid for _, nodeid in rows))
+
+
+def _moved_nodeids(nodeids: list[str], original: Run, cases: list[Case]) -> list[str]:
+    """Node ids under the cases' current paths (a case may have moved since)."""
+    was = {c["path"]: c["id"] for c in original.snapshot.get("cases", [])}
+    now = {c.id: c.path for c in cases}
+    moved = []
+    for nodeid in nodeids:
+        path, sep, rest = nodeid.partition("::")
+        case_id = was.get(path)
+        current = now.get(case_id) if case_id is not None else None
+        moved.append(f"{current}{sep}{rest}" if current else nodeid)
+    return moved
 
 
 def _select_cases(
