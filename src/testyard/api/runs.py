@@ -79,6 +79,9 @@ class RunPublic(Public):
     counts: dict[str, int]
     exit_code: int | None
     error: str | None
+    last_seq: int = Field(
+        description="the seq of the run's latest stored event: follow its socket after it"
+    )
     rerun_of: int | None = Field(
         default=None,
         validation_alias=AliasPath("snapshot", "rerun_of"),

@@ -142,6 +142,8 @@ def test_a_finished_run_lists_its_artifacts(admin: Api) -> None:
     case = make_case(admin, pid, code=PASSING)
     run_id = start_run(admin, pid, case_ids=[case["id"]])
     run = wait_for_run(admin, run_id)
+    # run (queued, running, collected), two tests, done: a client resumes after these.
+    assert run["last_seq"] == 6
     names = {a["name"]: a for a in run["artifacts"]}
     assert set(names) == {"junit.xml", "log"}
     assert names["log"]["filename"] == "log.txt" and names["log"]["size_bytes"] > 0
