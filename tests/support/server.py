@@ -31,7 +31,7 @@ class ServerProcess:
         self.url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen[bytes] | None = None
 
-    def start(self, timeout: float = 30) -> ServerProcess:
+    def start(self, timeout: float = 60) -> ServerProcess:
         with self.log.open("a") as out:
             self.process = subprocess.Popen(
                 [*TESTYARD, "serve", "--port", str(self.port)],

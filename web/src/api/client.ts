@@ -12,6 +12,8 @@ export class ApiError extends Error {
     readonly code: string,
     message: string,
     readonly field: string | null = null,
+    /** The whole error body, for extras such as a syntax error's `line`. */
+    readonly body: Record<string, unknown> = {},
   ) {
     super(message)
   }
@@ -52,6 +54,7 @@ async function send(method: string, path: string, body?: unknown, query?: Query)
     error.error ?? 'error',
     error.message ?? response.statusText,
     error.field ?? null,
+    error,
   )
 }
 
