@@ -92,7 +92,7 @@ def test_build_a_plan_with_ordered_cases_and_a_previewed_crontab(
 
 
 def test_switch_a_plan_off_in_the_list_and_run_it_from_there(page: Page, admin_api: Api) -> None:
-    pid, first, second = seed(admin_api)
+    pid, first, _second = seed(admin_api)
     cron = {"kind": "cron", "expression": WEEKDAYS_AT_2, "timezone": "UTC"}
     plan = make_plan(
         admin_api, pid, name="Smoke", case_ids=[first["id"]], trigger=cron, enabled=True
