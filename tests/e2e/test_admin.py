@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 import httpx2 as httpx
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 from tests.e2e.conftest import sign_in
 from tests.support.api import Api
@@ -19,7 +19,7 @@ def sign_out(page: Page) -> None:
     )
 
 
-def field_error(page: Page, testid: str):  # type: ignore[no-untyped-def]
+def field_error(page: Page, testid: str) -> Locator:
     """The error shown under the form field holding the element ``testid``."""
     item = page.locator(".el-form-item", has=page.get_by_test_id(testid))
     return item.locator(".el-form-item__error")
