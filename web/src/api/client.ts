@@ -72,11 +72,23 @@ export const api = {
   upload: <T>(path: string, form: FormData) => json<T>('POST', path, form),
 }
 
+/** The file name of a Content-Disposition header, the UTF-8 `filename*` first. */
+export function fileName(disposition: string): string | null {
+  const utf8 = /filename\*=UTF-8''([^;]+)/i.exec(disposition)?.[1]
+  if (utf8) {
+    try {
+      return decodeURIComponent(utf8)
+    } catch {
+      // a malformed escape: fall back to the plain name
+    }
+  }
+  return /filename="?([^";]+)"?/i.exec(disposition)?.[1] ?? null
+}
+
 /** Fetches a file with the token (a plain link cannot send it) and saves it. */
 export async function download(path: string, query?: Query, fallbackName = 'download'): Promise<void> {
   const response = await send('GET', path, undefined, query)
-  const disposition = response.headers.get('Content-Disposition') ?? ''
-  const name = /filename="?([^";]+)"?/.exec(disposition)?.[1] ?? fallbackName
+  const name = fileName(response.headers.get('Content-Disposition') ?? '') ?? fallbackName
   const href = URL.createObjectURL(await response.blob())
   const link = document.createElement('a')
   link.href = href
