@@ -26,6 +26,7 @@ export interface LiveView {
   status: string
   finished: boolean
   collected: number | null
+  startedAt: string | null
   rows: ResultRow[]
   counts: Record<string, number>
   progress: number | null
@@ -41,6 +42,7 @@ function viewOf(state: RunState, previous?: LiveView): LiveView {
     status: state.status,
     finished: isFinished(state),
     collected: state.collected,
+    startedAt: state.startedAt,
     rows: rowsOf(state),
     counts: { ...countsOf(state) },
     progress: progress(state),
