@@ -16,6 +16,9 @@ function placeholders(messages: Record<string, unknown>, path: string): string[]
   return [...String(value).matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort()
 }
 
+// Terms a Chinese UI keeps in Latin letters, as Chinese QA teams write them.
+const KEPT = new Set(['api', 'cli', 'pytest', 'cron', 'junit.xml', 'id', 'url', 'token'])
+
 describe('translations', () => {
   const en = collect('en')
   const zh = collect('zh')
@@ -33,7 +36,7 @@ describe('translations', () => {
       .filter((path) => {
         const get = (m: Record<string, unknown>) => path.split('.').reduce<unknown>((n, k) => (n as Record<string, unknown>)[k], m)
         const text = String(get(en))
-        return /[a-z]{3,}/i.test(text) && text === String(get(zh))
+        return /[a-z]{3,}/i.test(text) && !KEPT.has(text.toLowerCase()) && text === String(get(zh))
       })
     expect(same).toEqual([])
   })
