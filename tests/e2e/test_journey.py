@@ -25,13 +25,13 @@ def api_token():
     return os.environ["API_TOKEN"]
 """
 # The code checks the secret's ending only, so the whole secret is in no case's code.
-CHECKOUT = '''def test_total(api_token):
+CHECKOUT = """def test_total(api_token):
     assert api_token.endswith("-journey-token") and len(api_token) == 20
 
 
 def test_refund():
     assert 2 + 2 == 5, "refund is off by one"
-'''
+"""
 CATALOGUE = "def test_list():\n    assert sorted([3, 1, 2]) == [1, 2, 3]\n"
 
 
