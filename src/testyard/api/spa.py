@@ -9,11 +9,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI, HTTPException
+from fastapi import FastAPI, HTTPException, Request
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 
+ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 API_ROOTS = frozenset({"api", "ws", "docs", "redoc", "openapi.json", "healthz"})
 
 # Element Plus and CodeMirror set inline styles; scripts come only from this origin.
@@ -44,9 +45,10 @@ def install(app: FastAPI, static_dir: Path) -> None:
     if assets.is_dir():
         app.mount("/assets", GZipMiddleware(HashedAssets(directory=assets)), name="assets")
 
-    @app.get("/{path:path}", include_in_schema=False)
-    def spa(path: str) -> Response:
-        if path.split("/", 1)[0] in API_ROOTS:
+    # Every method, so an unknown API path answers 404 rather than 405.
+    @app.api_route("/{path:path}", methods=ALL_METHODS, include_in_schema=False)
+    def spa(path: str, request: Request) -> Response:
+        if request.method not in ("GET", "HEAD") or path.split("/", 1)[0] in API_ROOTS:
             raise HTTPException(status_code=404)
         candidate = (static_dir / path).resolve()
         # Top-level files the build emits (favicon…), never anything outside the folder.

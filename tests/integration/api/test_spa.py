@@ -66,6 +66,13 @@ def test_assets_travel_compressed(ui_client: TestClient) -> None:
     assert response.text == "const x = 1;\n" * 1000
 
 
+@pytest.mark.parametrize("method", ["POST", "PUT", "PATCH", "DELETE"])
+def test_unknown_api_paths_answer_404_to_every_method(ui_client: TestClient, method: str) -> None:
+    response = ui_client.request(method, "/api/v1/nothing-here")
+    assert response.status_code == 404
+    assert response.json()["error"] == "not_found"
+
+
 def test_no_file_outside_the_build_is_served(ui_client: TestClient) -> None:
     for path in ["/../secret.txt", "/%2e%2e/secret.txt", "/assets/../../secret.txt"]:
         response = ui_client.get(path)
