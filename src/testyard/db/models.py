@@ -100,6 +100,8 @@ class Project(Base):
     requirements: Mapped[str] = mapped_column(Text, default="")
     #: pytest's ini options for every run and export (``[pytest]`` of pytest.ini).
     pytest_options: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    #: Runs also record Allure results (allure-pytest), kept as an ``allure.zip`` artifact.
+    allure: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -398,3 +400,67 @@ class CaseLatest(Base):
     outcome: Mapped[str] = mapped_column(String(16))
     duration_s: Mapped[float] = mapped_column(Float, default=0.0)
     finished_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class Channel(Base):
+    """Where a project's notifications go: a chat webhook or an SMTP mailbox."""
+
+    __tablename__ = "channels"
+    __table_args__ = (UniqueConstraint("project_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(100))
+    #: webhook, slack, dingtalk, feishu, wecom or email
+    kind: Mapped[str] = mapped_column(String(16))
+    url: Mapped[str] = mapped_column(Text, default="")
+    #: The signing secret (webhook, dingtalk, feishu) or the SMTP password; never answered.
+    secret: Mapped[str] = mapped_column(Text, default="")
+    #: What the kind needs besides: SMTP host, port, security, sender, recipients…
+    config: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Delivery(Base):
+    """One message to one channel (about a finished run, or a test message), sent by the
+    delivery service with retries; unique per (channel, run) so a run notifies once."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        UniqueConstraint("channel_id", "run_id"),
+        Index("ix_deliveries_due", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel_id: Mapped[int] = mapped_column(
+        ForeignKey("channels.id", ondelete="CASCADE"), index=True
+    )
+    #: None for a test message.
+    run_id: Mapped[int | None] = mapped_column(
+        ForeignKey("runs.id", ondelete="CASCADE"), index=True
+    )
+    #: pending, sent or failed (no attempts left)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(default=utcnow)
+    #: The facts the message is written from (plan, status, counts, first failures, link).
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class DeliveryAttempt(Base):
+    """One try at sending a delivery: what the other side answered, or the error."""
+
+    __tablename__ = "delivery_attempts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    delivery_id: Mapped[int] = mapped_column(
+        ForeignKey("deliveries.id", ondelete="CASCADE"), index=True
+    )
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    status_code: Mapped[int | None] = mapped_column(Integer, default=None)
+    error: Mapped[str] = mapped_column(Text, default="")
+    duration_ms: Mapped[int] = mapped_column(Integer, default=0)
