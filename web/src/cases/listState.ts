@@ -16,14 +16,3 @@ export function listState(pid: number): ListState {
   }
   return state
 }
-
-/** Calls `fn` once calls stop for `ms`; `cancel` drops a pending call. */
-export function debounce<A extends unknown[]>(fn: (...args: A) => void, ms: number) {
-  let timer: ReturnType<typeof setTimeout> | undefined
-  const call = (...args: A) => {
-    clearTimeout(timer)
-    timer = setTimeout(() => fn(...args), ms)
-  }
-  call.cancel = () => clearTimeout(timer)
-  return call
-}
