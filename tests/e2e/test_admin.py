@@ -6,9 +6,10 @@ from __future__ import annotations
 import re
 
 import httpx2 as httpx
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import sign_in
+from tests.e2e.ui import confirm, field_error
 from tests.support.api import Api
 from tests.support.server import ServerProcess
 
@@ -17,12 +18,6 @@ def sign_out(page: Page) -> None:
     page.evaluate(
         "localStorage.removeItem('testyard.token'); localStorage.removeItem('testyard.user')"
     )
-
-
-def field_error(page: Page, testid: str) -> Locator:
-    """The error shown under the form field holding the element ``testid``."""
-    item = page.locator(".el-form-item", has=page.get_by_test_id(testid))
-    return item.locator(".el-form-item__error")
 
 
 def login_status(server: ServerProcess, username: str, password: str) -> int:
@@ -90,7 +85,7 @@ def test_a_new_user_changes_their_password_and_makes_an_api_token(
         assert token not in page.content()  # shown once, never again
 
         page.get_by_test_id("delete-token-nightly CI").click()
-        page.get_by_role("button", name="OK", exact=True).click()
+        confirm(page)
         expect(page.get_by_test_id("tokens")).not_to_contain_text("nightly CI")
         gone = client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
         assert gone.status_code == 401
@@ -114,13 +109,13 @@ def test_an_admin_grants_resets_disables_and_deletes(
     assert login_status(server, "ops", "reset-password-1") == 200
 
     page.get_by_test_id("active-ops").click()
-    page.get_by_role("button", name="OK", exact=True).click()
+    confirm(page)
     expect(page.get_by_test_id("active-ops")).not_to_have_class(re.compile("is-checked"))
     assert admin_api.get(f"/users/{ops['id']}")["is_active"] is False
     assert login_status(server, "ops", "reset-password-1") == 401
 
     page.get_by_test_id("delete-ops").click()
-    page.get_by_role("button", name="OK", exact=True).click()
+    confirm(page)
     expect(page.get_by_test_id("user-ops")).to_have_count(0)
     assert "ops" not in [u["username"] for u in admin_api.get("/users")]
     # The admin cannot take away their own access from here.

@@ -4,11 +4,12 @@ deleted, run together; a syntax error refused; a stale save caught; the fixture 
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from playwright.sync_api import Locator, Page, expect
 
 from tests.e2e.conftest import sign_in
+from tests.e2e.ui import choose, confirm, field_error, seed_project, table_row, type_code
+from tests.factories import make_case
 from tests.support.api import Api
 
 TWO_TESTS = """def test_pass():
@@ -33,34 +34,8 @@ def user(base_url):
 """
 
 
-def field_error(page: Page, testid: str) -> Locator:
-    item = page.locator(".el-form-item", has=page.get_by_test_id(testid))
-    return item.locator(".el-form-item__error")
-
-
-def type_code(page: Page, code: str) -> None:
-    """Replaces the editor's text, as a paste would (no auto-indent on the way)."""
-    page.locator(".cm-content").click()
-    page.keyboard.press("ControlOrMeta+a")
-    page.keyboard.press("Delete")
-    page.keyboard.insert_text(code)
-
-
-def project(admin_api: Api, name: str, *environments: str) -> int:
-    pid: int = admin_api.post("/projects", {"name": name})["id"]
-    for env in environments:
-        admin_api.post(f"/projects/{pid}/environments", {"name": env})
-    return pid
-
-
-def case(admin_api: Api, pid: int, **fields: Any) -> dict[str, Any]:
-    body = {"code": "def test_ok():\n    pass\n", **fields}
-    saved: dict[str, Any] = admin_api.post(f"/projects/{pid}/cases", body)
-    return saved
-
-
 def row(page: Page, name: str) -> Locator:
-    return page.get_by_test_id("cases").locator(".el-table__row", has_text=name)
+    return table_row(page, "cases", name)
 
 
 def listed_names(page: Page) -> Locator:
@@ -68,7 +43,7 @@ def listed_names(page: Page) -> Locator:
 
 
 def test_write_save_and_run_a_case_with_live_results(page: Page, admin_api: Api) -> None:
-    pid = project(admin_api, "Live shop", "dev", "qa")
+    pid = seed_project(admin_api, "Live shop", "dev", "qa")
     sign_in(page)
     page.goto(f"/p/{pid}/cases")
     page.get_by_test_id("new-case").click()
@@ -97,8 +72,7 @@ def test_write_save_and_run_a_case_with_live_results(page: Page, admin_api: Api)
     expect(page.get_by_test_id("case-dirty")).to_have_count(0)
 
     # Run it in qa from the editor: each test's result appears in the panel beside it.
-    page.get_by_test_id("run-environment").click()
-    page.get_by_role("option", name="qa").click()
+    choose(page, "run-environment", "qa")
     page.get_by_test_id("case-run-now").click()
     results = page.get_by_test_id("run-panel-results")
     passed = results.locator('[data-nodeid="tests/shop/test_checkout.py::test_pass"]')
@@ -134,7 +108,7 @@ def test_write_save_and_run_a_case_with_live_results(page: Page, admin_api: Api)
 
 
 def test_a_syntax_error_is_refused_next_to_the_code(page: Page, admin_api: Api) -> None:
-    pid = project(admin_api, "Broken shop")
+    pid = seed_project(admin_api, "Broken shop")
     sign_in(page)
     page.goto(f"/p/{pid}/cases/new")
     page.get_by_test_id("case-name-input").fill("Half written")
@@ -153,11 +127,11 @@ def test_a_syntax_error_is_refused_next_to_the_code(page: Page, admin_api: Api) 
 
 
 def test_search_by_tag_and_code_then_copy_and_delete(page: Page, admin_api: Api) -> None:
-    pid = project(admin_api, "Search shop")
-    login = case(admin_api, pid, name="Login", tags=["auth"],
-                 code="def test_login():\n    assert 'needle_word'\n")  # fmt: skip
-    case(admin_api, pid, name="Checkout", tags=["smoke"])
-    case(admin_api, pid, name="Refund", description="money back")
+    pid = seed_project(admin_api, "Search shop")
+    login = make_case(admin_api, pid, name="Login", tags=["auth"],
+                      code="def test_login():\n    assert 'needle_word'\n")  # fmt: skip
+    make_case(admin_api, pid, name="Checkout", tags=["smoke"])
+    make_case(admin_api, pid, name="Refund", description="money back")
     sign_in(page)
     page.goto(f"/p/{pid}/cases")
     expect(listed_names(page)).to_have_count(3)
@@ -184,7 +158,7 @@ def test_search_by_tag_and_code_then_copy_and_delete(page: Page, admin_api: Api)
     # Delete, after confirming.
     page.get_by_test_id("nav-cases").click()
     row(page, "Refund").get_by_test_id("case-delete").click()
-    page.locator(".el-message-box__btns .el-button--primary").click()
+    confirm(page)
     expect(listed_names(page)).to_have_count(3)
     expect(row(page, "Refund")).to_have_count(0)
     names = {c["name"] for c in admin_api.get(f"/projects/{pid}/cases")["items"]}
@@ -192,10 +166,10 @@ def test_search_by_tag_and_code_then_copy_and_delete(page: Page, admin_api: Api)
 
 
 def test_run_selected_cases_together(page: Page, admin_api: Api) -> None:
-    pid = project(admin_api, "Batch shop", "staging")
-    first = case(admin_api, pid, name="First")
-    second = case(admin_api, pid, name="Second")
-    case(admin_api, pid, name="Third")
+    pid = seed_project(admin_api, "Batch shop", "staging")
+    first = make_case(admin_api, pid, name="First")
+    second = make_case(admin_api, pid, name="Second")
+    make_case(admin_api, pid, name="Third")
     sign_in(page)
     page.goto(f"/p/{pid}/cases")
     expect(page.get_by_test_id("run-selected")).to_have_count(0)
@@ -211,8 +185,8 @@ def test_run_selected_cases_together(page: Page, admin_api: Api) -> None:
 
 
 def test_a_save_over_someone_elses_is_refused(page: Page, admin_api: Api) -> None:
-    pid = project(admin_api, "Busy shop")
-    found = case(admin_api, pid, name="Shared")
+    pid = seed_project(admin_api, "Busy shop")
+    found = make_case(admin_api, pid, name="Shared")
     sign_in(page)
     page.goto(f"/p/{pid}/cases/{found['id']}")
     expect(page.get_by_test_id("case-name-input")).to_have_value("Shared")
@@ -227,11 +201,11 @@ def test_a_save_over_someone_elses_is_refused(page: Page, admin_api: Api) -> Non
 
 
 def test_fixture_plan_and_missing_fixture_warnings(page: Page, admin_api: Api) -> None:
-    pid = project(admin_api, "Fixture plan shop")
+    pid = seed_project(admin_api, "Fixture plan shop")
     admin_api.post(f"/projects/{pid}/fixtures",
                    {"name": "Shared", "path": "conftest.py", "code": CONFTEST})  # fmt: skip
-    found = case(admin_api, pid, name="Profile", path="tests/test_profile.py",
-                 code="def test_profile(user, tmp_path):\n    assert user['name']\n")  # fmt: skip
+    code = "def test_profile(user, tmp_path):\n    assert user['name']\n"
+    found = make_case(admin_api, pid, name="Profile", path="tests/test_profile.py", code=code)
     sign_in(page)
     page.goto(f"/p/{pid}/cases/{found['id']}")
     page.get_by_test_id("case-fixture-plan").click()
@@ -272,8 +246,8 @@ def test_fixture_plan_and_missing_fixture_warnings(page: Page, admin_api: Api) -
 
 
 def test_actions_follow_the_role(page: Page, admin_api: Api) -> None:
-    pid = project(admin_api, "Role shop", "qa")
-    found = case(admin_api, pid, name="Guarded")
+    pid = seed_project(admin_api, "Role shop", "qa")
+    found = make_case(admin_api, pid, name="Guarded")
     for username, role in (("case-runner", "runner"), ("case-viewer", "viewer")):
         admin_api.post("/users", {"username": username, "password": "role-password-1"})
         admin_api.post(f"/projects/{pid}/members", {"username": username, "role": role})

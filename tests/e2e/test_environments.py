@@ -4,19 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import sign_in
+from tests.e2e.ui import confirm, field_error, seed_project
+from tests.factories import make_environment
 from tests.support.api import Api
 
 SECRET = "s3cret-token-7c1f"
 PASSWORD = "viewer-password-1"
-
-
-def field_error(page: Page, testid: str) -> Locator:
-    """The error shown under the form field holding ``testid``."""
-    item = page.locator(".el-form-item", has=page.get_by_test_id(testid))
-    return item.locator(".el-form-item__error")
 
 
 def add_variable(page: Page, name: str, value: str, *, secret: bool = False) -> None:
@@ -43,7 +39,7 @@ def revealed(admin_api: Api, pid: int, variable: dict[str, Any]) -> str:
 def test_create_an_environment_with_a_secret_and_a_plain_variable(
     page: Page, admin_api: Api
 ) -> None:
-    pid = admin_api.post("/projects", {"name": "Env shop"})["id"]
+    pid = seed_project(admin_api, "Env shop")
     sign_in(page)
     page.goto(f"/p/{pid}/environments")
     expect(page.get_by_test_id("environments-empty")).to_be_visible()
@@ -107,9 +103,7 @@ def test_create_an_environment_with_a_secret_and_a_plain_variable(
 
 
 def test_rename_and_delete_environments(page: Page, admin_api: Api) -> None:
-    pid = admin_api.post("/projects", {"name": "Env rename"})["id"]
-    for name in ("dev", "qa"):
-        admin_api.post(f"/projects/{pid}/environments", {"name": name})
+    pid = seed_project(admin_api, "Env rename", "dev", "qa")
     sign_in(page)
     page.goto(f"/p/{pid}/environments")
     page.get_by_test_id("rename-environment-dev").click()
@@ -121,15 +115,15 @@ def test_rename_and_delete_environments(page: Page, admin_api: Api) -> None:
     expect(page.get_by_test_id("environment-staging")).to_be_visible()
 
     page.get_by_test_id("delete-environment-staging").click()
-    page.locator(".el-message-box").get_by_role("button", name="OK").click()
+    confirm(page)
     expect(page.get_by_test_id("environment-staging")).to_have_count(0)
     names = [e["name"] for e in admin_api.get(f"/projects/{pid}/environments")]
     assert names == ["qa"]
 
 
 def test_a_viewer_sees_masked_secrets_and_no_edit_actions(page: Page, admin_api: Api) -> None:
-    pid = admin_api.post("/projects", {"name": "Env viewer"})["id"]
-    env = admin_api.post(f"/projects/{pid}/environments", {"name": "prod"})
+    pid = seed_project(admin_api, "Env viewer")
+    env = make_environment(admin_api, pid, "prod")
     base = f"/projects/{pid}/environments/{env['id']}/variables"
     admin_api.post(base, {"name": "DB_PASSWORD", "value": SECRET, "secret": True})
     admin_api.post(base, {"name": "REGION", "value": "eu-west-1"})

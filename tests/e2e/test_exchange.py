@@ -10,20 +10,17 @@ from pathlib import Path
 from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import sign_in
+from tests.e2e.ui import choose, seed_project
+from tests.factories import make_case
 from tests.support.api import Api
 
 CASE = "def test_login():\n    assert 1 + 1 == 2\n"
 
 
 def seed(admin_api: Api) -> int:
-    project = admin_api.post("/projects", {"name": "Shop"})
-    pid = project["id"]
-    for env in ("qa", "prod"):
-        admin_api.post(f"/projects/{pid}/environments", {"name": env})
-    admin_api.post(
-        f"/projects/{pid}/cases", {"name": "login", "path": "tests/test_login.py", "code": CASE}
-    )
-    return int(pid)
+    pid = seed_project(admin_api, "Shop", "qa", "prod")
+    make_case(admin_api, pid, name="login", path="tests/test_login.py", code=CASE)
+    return pid
 
 
 def choose_file(page: Page, path: Path) -> None:
@@ -37,8 +34,7 @@ def test_export_a_project_and_import_it_back(page: Page, admin_api: Api, tmp_pat
     expect(page.get_by_test_id("export-howto")).to_contain_text("pip install -r requirements.txt")
     # Two environments: one must be chosen before the zip can be made.
     expect(page.get_by_test_id("export-download")).to_be_disabled()
-    page.get_by_test_id("export-environment").click()
-    page.get_by_role("option", name="qa").click()
+    choose(page, "export-environment", "qa")
     expect(page.get_by_test_id("export-include-cases")).to_have_class(re.compile("is-checked"))
     with page.expect_download() as info:
         page.get_by_test_id("export-download").click()

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import sign_in
+from tests.e2e.ui import confirm, field_error, seed_project, type_code
 from tests.support.api import Api
 
 CODE = """import pytest
@@ -23,21 +24,8 @@ def clean_db():
 """
 
 
-def field_error(page: Page, testid: str) -> Locator:
-    item = page.locator(".el-form-item", has=page.get_by_test_id(testid))
-    return item.locator(".el-form-item__error")
-
-
-def type_code(page: Page, code: str) -> None:
-    """Replaces the editor's text, as a paste would (no auto-indent on the way)."""
-    page.locator(".cm-content").click()
-    page.keyboard.press("ControlOrMeta+a")
-    page.keyboard.press("Delete")
-    page.keyboard.insert_text(code)
-
-
 def test_write_a_fixture_module_and_see_its_fixtures(page: Page, admin_api: Api) -> None:
-    pid = admin_api.post("/projects", {"name": "Fixture shop"})["id"]
+    pid = seed_project(admin_api, "Fixture shop")
     sign_in(page)
     page.goto(f"/p/{pid}/fixtures")
     page.get_by_test_id("new-fixture").click()
@@ -81,7 +69,7 @@ def test_write_a_fixture_module_and_see_its_fixtures(page: Page, admin_api: Api)
 
 
 def test_a_syntax_error_is_shown_and_nothing_is_saved(page: Page, admin_api: Api) -> None:
-    pid = admin_api.post("/projects", {"name": "Fixture errors"})["id"]
+    pid = seed_project(admin_api, "Fixture errors")
     sign_in(page)
     page.goto(f"/p/{pid}/fixtures/new")
     page.get_by_test_id("fixture-name").fill("Broken")
@@ -106,17 +94,17 @@ def test_a_syntax_error_is_shown_and_nothing_is_saved(page: Page, admin_api: Api
     box.get_by_role("button", name="Cancel").click()
     expect(page).to_have_url(re.compile(rf"/p/{pid}/fixtures/new$"))
     page.get_by_test_id("fixtures-back").click()
-    box.get_by_role("button", name="OK").click()
+    confirm(page)
     expect(page).to_have_url(re.compile(rf"/p/{pid}/fixtures$"))
 
 
 def test_delete_a_fixture_module(page: Page, admin_api: Api) -> None:
-    pid = admin_api.post("/projects", {"name": "Fixture delete"})["id"]
+    pid = seed_project(admin_api, "Fixture delete")
     admin_api.post(f"/projects/{pid}/fixtures", {"name": "Gone", "code": "import pytest\n"})
     sign_in(page)
     page.goto(f"/p/{pid}/fixtures")
     expect(page.get_by_test_id("fixtures-of-Gone")).to_contain_text("defines no fixtures")
     page.get_by_test_id("delete-fixture-Gone").click()
-    page.locator(".el-message-box").get_by_role("button", name="OK").click()
+    confirm(page)
     expect(page.get_by_test_id("fixture-module-Gone")).to_have_count(0)
     assert admin_api.get(f"/projects/{pid}/fixtures") == []

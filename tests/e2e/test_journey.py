@@ -12,6 +12,7 @@ from pathlib import Path
 from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import sign_in
+from tests.e2e.ui import choose, table_row, type_code
 from tests.support.api import Api
 
 SECRET = "s3cr3t-journey-token"
@@ -33,19 +34,6 @@ def test_refund():
     assert 2 + 2 == 5, "refund is off by one"
 """
 CATALOGUE = "def test_list():\n    assert sorted([3, 1, 2]) == [1, 2, 3]\n"
-
-
-def type_code(page: Page, code: str) -> None:
-    """Replaces the editor's text, as a paste would (no auto-indent on the way)."""
-    page.locator(".cm-content").click()
-    page.keyboard.press("ControlOrMeta+a")
-    page.keyboard.press("Delete")
-    page.keyboard.insert_text(code)
-
-
-def choose(page: Page, testid: str, option: str) -> None:
-    page.get_by_test_id(testid).click()
-    page.get_by_role("option", name=option, exact=True).click()
 
 
 def create_project(page: Page) -> int:
@@ -133,8 +121,7 @@ def create_plan_with_a_crontab(page: Page, pid: int) -> None:
 
 def run_plan_and_filter_failures(page: Page) -> int:
     page.get_by_test_id("nav-plans").click()
-    row = page.get_by_test_id("plans").locator(".el-table__row", has_text="Nightly")
-    row.get_by_test_id("plan-run").click()
+    table_row(page, "plans", "Nightly").get_by_test_id("plan-run").click()
     expect(page).to_have_url(re.compile(r"/runs/\d+$"))
     expect(page.get_by_test_id("run-status")).to_have_attribute(
         "data-status", "failed", timeout=60_000
@@ -167,8 +154,7 @@ def export_project(page: Page, tmp_path: Path) -> None:
 
 
 def switch_to_chinese(page: Page, pid: int, run_id: int) -> None:
-    page.get_by_test_id("language").click()
-    page.get_by_role("option", name="简体中文").click()
+    choose(page, "language", "简体中文")
     nav = page.get_by_test_id("nav")
     expect(nav.get_by_test_id("nav-cases")).to_have_text("用例")
     expect(nav.get_by_test_id("nav-plans")).to_have_text("测试计划")

@@ -2,30 +2,21 @@
 
 from __future__ import annotations
 
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import sign_in
+from tests.e2e.ui import choose, confirm, field_error, seed_project
 from tests.support.api import Api
 
 PASSWORD = "member-password-1"
-
-
-def field_error(page: Page, testid: str) -> Locator:
-    item = page.locator(".el-form-item", has=page.get_by_test_id(testid))
-    return item.locator(".el-form-item__error")
 
 
 def roles(admin_api: Api, pid: int) -> dict[str, str]:
     return {m["user"]["username"]: m["role"] for m in admin_api.get(f"/projects/{pid}/members")}
 
 
-def choose(page: Page, testid: str, option: str) -> None:
-    page.get_by_test_id(testid).click()
-    page.get_by_role("option", name=option, exact=True).click()
-
-
 def test_an_owner_adds_changes_and_removes_members(page: Page, admin_api: Api) -> None:
-    pid = admin_api.post("/projects", {"name": "Team"})["id"]
+    pid = seed_project(admin_api, "Team")
     admin_api.post("/users", {"username": "mia", "password": PASSWORD})
     sign_in(page)
     page.goto(f"/p/{pid}/members")
@@ -60,13 +51,13 @@ def test_an_owner_adds_changes_and_removes_members(page: Page, admin_api: Api) -
     assert roles(admin_api, pid)["mia"] == "owner"
 
     page.get_by_test_id("remove-mia").click()
-    page.locator(".el-message-box").get_by_role("button", name="OK").click()
+    confirm(page)
     expect(page.get_by_test_id("member-mia")).to_have_count(0)
     assert roles(admin_api, pid) == {"admin": "owner"}
 
 
 def test_only_owners_see_the_controls(page: Page, admin_api: Api) -> None:
-    pid = admin_api.post("/projects", {"name": "Team view"})["id"]
+    pid = seed_project(admin_api, "Team view")
     admin_api.post("/users", {"username": "ned", "password": PASSWORD})
     admin_api.post(f"/projects/{pid}/members", {"username": "ned", "role": "editor"})
     sign_in(page, "ned", PASSWORD)

@@ -6,9 +6,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import sign_in
+from tests.e2e.ui import choose, field_error, table_row
 from tests.factories import make_case, make_environment, make_plan, make_project, wait_for_run
 from tests.support.api import Api
 
@@ -22,12 +23,6 @@ def seed(api: Api) -> tuple[int, dict[str, Any], dict[str, Any]]:
     first = make_case(api, pid, name="Alpha login", path="tests/test_alpha.py")
     second = make_case(api, pid, name="Beta checkout", path="tests/test_beta.py")
     return pid, first, second
-
-
-def field_error(page: Page, testid: str) -> Locator:
-    """The error Element Plus shows under the form item holding ``testid``."""
-    item = page.locator(".el-form-item", has=page.get_by_test_id(testid)).last
-    return item.locator(".el-form-item__error")
 
 
 def test_build_a_plan_with_ordered_cases_and_a_previewed_crontab(
@@ -51,8 +46,7 @@ def test_build_a_plan_with_ordered_cases_and_a_previewed_crontab(
     page.get_by_test_id("plan-case-down").first.click()
     expect(names).to_have_text(["Beta checkout", "Alpha login"])
 
-    page.get_by_test_id("plan-environment").click()
-    page.get_by_role("option", name="qa", exact=True).click()
+    choose(page, "plan-environment", "qa")
 
     # A crontab in words and its next five fire times, before anything is saved.
     page.get_by_test_id("trigger-kind-cron").click()
@@ -99,7 +93,7 @@ def test_switch_a_plan_off_in_the_list_and_run_it_from_there(page: Page, admin_a
     )
     sign_in(page)
     page.goto(f"/p/{pid}/plans")
-    row = page.get_by_test_id("plans").locator(".el-table__row", has_text="Smoke")
+    row = table_row(page, "plans", "Smoke")
     expect(row.get_by_test_id("plan-trigger")).to_have_text("At 02:00, Monday through Friday")
     expect(row.get_by_test_id("plan-next")).to_contain_text("02:00")
     expect(row.get_by_text("never run")).to_be_visible()

@@ -11,6 +11,8 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import sign_in
+from tests.e2e.ui import choose, confirm, seed_project
+from tests.factories import make_case
 from tests.support.api import Api
 
 MIXED = """
@@ -44,17 +46,11 @@ FINISHED = {"passed", "failed", "error", "cancelled", "timed_out", "interrupted"
 def project(admin_api: Api) -> dict[str, Any]:
     """A project with a case that passes, fails and takes ~4 s, one that hangs, and a
     quick one."""
-    project: dict[str, Any] = admin_api.post("/projects", {"name": "Run pages"})
-    pid = project["id"]
-    project["mixed"] = admin_api.post(
-        f"/projects/{pid}/cases", {"name": "mixed", "path": "tests/test_mixed.py", "code": MIXED}
-    )["id"]
-    project["hang"] = admin_api.post(
-        f"/projects/{pid}/cases", {"name": "hang", "path": "tests/test_hang.py", "code": HANG}
-    )["id"]
-    project["quick"] = admin_api.post(
-        f"/projects/{pid}/cases", {"name": "quick", "path": "tests/test_quick.py", "code": QUICK}
-    )["id"]
+    pid = seed_project(admin_api, "Run pages")
+    project: dict[str, Any] = {"id": pid}
+    for name, code in (("mixed", MIXED), ("hang", HANG), ("quick", QUICK)):
+        case = make_case(admin_api, pid, name=name, path=f"tests/test_{name}.py", code=code)
+        project[name] = case["id"]
     return project
 
 
@@ -143,12 +139,10 @@ def test_the_runs_list_follows_status_changes_without_a_reload(
     assert finished(admin_api, run_id)["status"] == "failed"
 
     # The status filter keeps to its runs, and opening a row opens the run.
-    page.get_by_test_id("filter-status").click()
-    page.get_by_role("option", name="passed").click()
+    choose(page, "filter-status", "passed")
     expect(page).to_have_url(re.compile(r"status=passed"))
     expect(page.get_by_test_id(f"run-row-{run_id}")).to_have_count(0)
-    page.get_by_test_id("filter-status").click()
-    page.get_by_role("option", name="failed").click()
+    choose(page, "filter-status", "failed")
     page.get_by_test_id(f"run-row-{run_id}").click()
     expect(page).to_have_url(re.compile(rf"/p/{project['id']}/runs/{run_id}$"))
 
@@ -161,7 +155,7 @@ def test_cancel_a_long_run(page: Page, admin_api: Api, project: dict[str, Any]) 
         "data-status", "running", timeout=60_000
     )
     page.get_by_test_id("cancel-run").click()
-    page.locator(".el-message-box").get_by_role("button", name="OK").click()
+    confirm(page)
     expect(page.get_by_test_id("run-status")).to_have_attribute("data-status", "cancelled")
     expect(page.get_by_test_id("rerun")).to_be_visible()
     assert finished(admin_api, run_id)["status"] == "cancelled"

@@ -7,6 +7,7 @@ import re
 from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import ADMIN_PASSWORD, sign_in
+from tests.e2e.ui import choose, field_error
 from tests.support.api import Api
 
 
@@ -37,11 +38,10 @@ def test_create_a_project_and_switch_language(page: Page, admin_api: Api) -> Non
     page.get_by_test_id("new-project").click()
     page.get_by_test_id("project-name").fill("Shop")
     page.get_by_test_id("project-save").click()
-    expect(page.locator(".el-form-item__error")).to_be_visible()
+    expect(field_error(page, "project-name")).to_be_visible()
 
     page.goto("/projects")
-    page.get_by_test_id("language").click()
-    page.get_by_role("option", name="简体中文").click()
+    choose(page, "language", "简体中文")
     expect(page.get_by_role("heading", name="项目")).to_be_visible()
     page.reload()  # remembered
     expect(page.get_by_role("heading", name="项目")).to_be_visible()
