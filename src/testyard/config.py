@@ -62,6 +62,18 @@ class Settings(BaseSettings):
     run_timeout_s: int = Field(default=6 * 3600, ge=1)
     dispatch_interval_s: float = Field(default=0.5, gt=0)
 
+    # Notifications: see docs/architecture.md, "Notifications".
+    #: Where users reach this server: the links in notifications start with it.
+    public_url: str = "http://127.0.0.1:8000"
+    #: Whether this process sends notifications (any number of processes may).
+    notify_send: bool = True
+    notify_interval_s: float = Field(default=1.0, gt=0)
+    notify_timeout_s: float = Field(default=10.0, gt=0)
+    notify_retry_s: float = Field(default=30.0, gt=0)
+    notify_retry_max_s: float = Field(default=3600.0, gt=0)
+    notify_max_attempts: int = Field(default=8, ge=1)
+    notify_concurrency: int = Field(default=4, ge=1)
+
     @cached_property
     def resolved_database_url(self) -> str:
         """The configured URL, or SQLite in the data directory (the embedded default)."""
