@@ -28,6 +28,10 @@ class Settings(BaseSettings):
     port: int = 8000
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     session_token_hours: int = Field(default=24 * 7, ge=1)
+    # Login throttling: see services/login_throttle.py.
+    login_max_failures: int = Field(default=5, ge=1)
+    login_max_failures_per_address: int = Field(default=50, ge=1)
+    login_lockout_s: int = Field(default=15 * 60, ge=1)
     sqlite_busy_timeout_ms: int = 30_000
     log_level: str = "info"
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Request, status
 from pydantic import BaseModel, Field
 
 from testyard.api.deps import CurrentUser, SessionDep, SettingsDep
 from testyard.api.schemas import Public, UserPublic
-from testyard.services import users
-from testyard.services.errors import Invalid
+from testyard.db.engine import transaction
+from testyard.services import login_throttle, users
+from testyard.services.errors import Invalid, Unauthorized
 
 router = APIRouter(tags=["auth"])
 
@@ -49,15 +50,35 @@ class TokenCreated(TokenPublic):
     token: str = Field(description="shown once; only its hash is stored")
 
 
-@router.post("/auth/login")
-def login(body: Login, session: SessionDep, settings: SettingsDep) -> LoginAnswer:
-    """Exchange a username and password for a bearer token."""
-    user = users.authenticate(session, body.username, body.password)
-    ttl = timedelta(hours=settings.session_token_hours)
-    token, plain = users.issue_token(session, user, kind="session", ttl=ttl)
-    return LoginAnswer(
-        token=plain, expires_at=token.expires_at, user=UserPublic.model_validate(user)
+@router.post(
+    "/auth/login",
+    responses={429: {"description": "too many failed logins; see Retry-After"}},
+)
+def login(body: Login, request: Request, settings: SettingsDep) -> LoginAnswer:
+    """Exchange a username and password for a bearer token (throttled after failures)."""
+    limits = login_throttle.Limits(
+        per_user=settings.login_max_failures,
+        per_address=settings.login_max_failures_per_address,
+        lockout=timedelta(seconds=settings.login_lockout_s),
     )
+    address = request.client.host if request.client else "unknown"
+    attempt = login_throttle.keys(body.username, address, limits)
+    sessions = request.app.state.sessions
+    # Own transactions, not the request's: the failure must be counted although the
+    # answer is an error (and SQLite allows one writer, so never two at once).
+    with transaction(sessions) as session:
+        login_throttle.check(session, attempt)
+        user = users.authenticate(session, body.username, body.password)
+        if user is not None:
+            login_throttle.clear_user(session, attempt)
+            ttl = timedelta(hours=settings.session_token_hours)
+            token, plain = users.issue_token(session, user, kind="session", ttl=ttl)
+            return LoginAnswer(
+                token=plain, expires_at=token.expires_at, user=UserPublic.model_validate(user)
+            )
+    with transaction(sessions) as session:
+        login_throttle.record_failure(session, attempt, limits)
+    raise Unauthorized("wrong username or password")
 
 
 @router.get("/me")

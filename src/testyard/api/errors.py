@@ -18,6 +18,7 @@ from testyard.services.errors import (
     NotFound,
     ServiceError,
     TooLarge,
+    TooManyRequests,
     Unauthorized,
 )
 from testyard.services.sources import SourceSyntaxError
@@ -30,6 +31,7 @@ STATUS: dict[type[ServiceError], int] = {
     Invalid: 422,
     Forbidden: 403,
     Unauthorized: 401,
+    TooManyRequests: 429,
 }
 
 HTTP_CODES = {
@@ -41,6 +43,7 @@ HTTP_CODES = {
     409: "conflict",
     413: "too_large",
     422: "invalid",
+    429: "too_many_requests",
 }
 
 
@@ -61,6 +64,8 @@ async def service_error(_request: Request, exc: Exception) -> JSONResponse:
     if isinstance(exc, SourceSyntaxError):
         extra = {"line": exc.line, "column": exc.column}
     headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthorized) else None
+    if isinstance(exc, TooManyRequests):
+        headers = {"Retry-After": str(exc.retry_after_s)}
     return JSONResponse(
         error_body(exc.code, exc.message, exc.field, **extra), _status(exc), headers=headers
     )

@@ -44,6 +44,16 @@ class Unauthorized(ServiceError):
     code = "unauthorized"
 
 
+class TooManyRequests(ServiceError):
+    """Slow down: ``retry_after_s`` says for how long."""
+
+    code = "too_many_requests"
+
+    def __init__(self, message: str, *, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
 def not_found(kind: str, ident: object) -> NotFound:
     return NotFound(f"{kind} {ident} not found")
 

@@ -118,14 +118,15 @@ def ensure_first_admin(session: Session, password: str | None) -> str | None:
     return generated
 
 
-def authenticate(session: Session, username: str, password: str) -> User:
+def authenticate(session: Session, username: str, password: str) -> User | None:
+    """The active user with this password, or None (in the same time either way)."""
     user = session.scalar(select(User).where(User.username == username))
     if user is None:
         # Hash anyway so the response time does not tell which usernames exist.
         hash_password(password)
-        raise Unauthorized("wrong username or password")
+        return None
     if not user.is_active or not check_password(user, password):
-        raise Unauthorized("wrong username or password")
+        return None
     return user
 
 
