@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from testyard import __version__
+from testyard import __version__, crypto
 from testyard.api import errors, routers, spa
 from testyard.api.exchange import IMPORT_MAX_BYTES
 from testyard.api.headers import SecurityHeadersMiddleware
@@ -65,6 +65,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
 def start(app: FastAPI, settings: Settings, *, migrate: bool) -> None:
     """Open the database, bring its schema up to date, create the first admin."""
     settings.ensure_data_dir()
+    crypto.configure(settings)  # before migrating: a migration seals old plaintext
     engine = make_engine(
         settings.resolved_database_url, sqlite_busy_timeout_ms=settings.sqlite_busy_timeout_ms
     )

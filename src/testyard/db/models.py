@@ -26,6 +26,8 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
+from testyard.crypto import SealedSecretsJSON, SealedText
+
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -138,7 +140,8 @@ class Variable(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     environment_id: Mapped[int] = mapped_column(ForeignKey("environments.id", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(String(128))
-    value: Mapped[str] = mapped_column(Text, default="")
+    #: Sealed at rest (testyard.crypto), every value: which are secret may change.
+    value: Mapped[str] = mapped_column(SealedText, default="")
     secret: Mapped[bool] = mapped_column(Boolean, default=False)
     description: Mapped[str] = mapped_column(Text, default="")
 
@@ -273,7 +276,7 @@ class Run(Base):
     timeout_s: Mapped[int | None] = mapped_column(Integer)
     test_timeout_s: Mapped[int | None] = mapped_column(Integer)
     case_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
-    snapshot: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    snapshot: Mapped[dict[str, Any]] = mapped_column(SealedSecretsJSON, default=dict)
     dedupe_key: Mapped[str | None] = mapped_column(String(200), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(default=None)
@@ -414,8 +417,9 @@ class Channel(Base):
     #: webhook, slack, dingtalk, feishu, wecom or email
     kind: Mapped[str] = mapped_column(String(16))
     url: Mapped[str] = mapped_column(Text, default="")
-    #: The signing secret (webhook, dingtalk, feishu) or the SMTP password; never answered.
-    secret: Mapped[str] = mapped_column(Text, default="")
+    #: The signing secret (webhook, dingtalk, feishu) or the SMTP password; never answered,
+    #: sealed at rest.
+    secret: Mapped[str] = mapped_column(SealedText, default="")
     #: What the kind needs besides: SMTP host, port, security, sender, recipients…
     config: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
