@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from testyard.db.models import Case, Plan, PlanCase, Project
 from testyard.scheduling.triggers import TriggerError, TriggerSpec, build_trigger, zone
-from testyard.services import names
+from testyard.services import channels, names
 from testyard.services.environments import find_environment
 from testyard.services.errors import Conflict, Invalid, not_found, possible_id
 from testyard.services.pages import Page, order_by, paginate
@@ -92,8 +92,8 @@ def _apply(
         plan.environment = find_environment(session, project, env) if env else None
     if "trigger" in fields and fields["trigger"] is not None:
         _apply_trigger(plan, fields["trigger"])
-    if fields.get("notify") and fields["notify"].get("channel_ids"):
-        raise Invalid("unknown notification channels", field="notify.channel_ids")
+    if fields.get("notify"):
+        channels.check_channel_ids(session, project, fields["notify"].get("channel_ids") or [])
     for key in SETTINGS & fields.keys():
         setattr(plan, key, fields[key])
     if plan.mode == "staged" and plan.trigger_kind not in ("none", "interval"):

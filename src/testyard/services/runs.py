@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, lazyload
 
 from testyard.db.models import Case, FixtureModule, Plan, Project, Run, RunResult, User
 from testyard.events.store import done_message, run_message, store_events
+from testyard.services import channels
 from testyard.services import plans as plans_service
 from testyard.services.cases import query_cases
 from testyard.services.environments import find_environment, list_variables
@@ -239,7 +240,8 @@ def set_run_status(session: Session, run_id: int, status: str, **fields: Any) ->
     """Move the run to ``status`` (row locked), setting ``fields`` with it.
 
     Raises InvalidTransition when the run is not in a state that allows it, e.g. a
-    run cancelled while its result was being written.
+    run cancelled while its result was being written. A run that finishes queues its
+    plan's notifications here, in the same transaction (``channels.queue_for_run``).
     """
     locked = (
         select(Run)
@@ -264,6 +266,9 @@ def set_run_status(session: Session, run_id: int, status: str, **fields: Any) ->
     for key, value in fields.items():
         setattr(run, key, value)
     session.flush()
+    if status in FINISHED:
+        # In this transaction: a run never finishes without its notifications queued.
+        channels.queue_for_run(session, run)
     return run
 
 
