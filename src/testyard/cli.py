@@ -206,7 +206,9 @@ def import_(
 @app.command()
 def scheduler() -> None:
     """Run only the scheduler (the production shape beside `serve --no-scheduler`);
-    it fires plans while it holds the leader lock, and stands by otherwise."""
+    it fires plans while it holds the leader lock, and stands by otherwise. It also
+    sends notifications (unless TESTYARD_NOTIFY_SEND=false)."""
+    from testyard.notifications.delivery import DeliveryService
     from testyard.scheduling.service import SchedulerService
 
     settings = Settings()
@@ -215,14 +217,20 @@ def scheduler() -> None:
     )
     engine = _engine(settings)
     upgrade(engine)
-    service = SchedulerService(settings, engine, make_session_factory(engine))
+    sessions = make_session_factory(engine)
+    service = SchedulerService(settings, engine, sessions)
+    notifier = DeliveryService(sessions, settings) if settings.notify_send else None
     stopped = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stopped.set())
     service.start()
+    if notifier is not None:
+        notifier.start()
     typer.echo("scheduler started; waiting for the leader lock if another one holds it")
     stopped.wait()
     service.stop()
+    if notifier is not None:
+        notifier.stop()
 
 
 @app.command()

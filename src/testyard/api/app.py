@@ -23,6 +23,7 @@ from testyard.execution.context import ExecutionContext
 from testyard.execution.fixture_plan import provided_fixtures
 from testyard.execution.local import LocalExecutor
 from testyard.execution.queue import Dispatcher
+from testyard.notifications.delivery import DeliveryService
 from testyard.scheduling.service import SchedulerService
 from testyard.services import runs
 from testyard.services.users import ensure_first_admin
@@ -84,6 +85,9 @@ def start(app: FastAPI, settings: Settings, *, migrate: bool) -> None:
         start_local_execution(app, settings)
     if settings.scheduler:
         start_scheduler(app, settings)
+    if settings.notify_send:
+        app.state.notifier = DeliveryService(app.state.sessions, settings)
+        app.state.notifier.start()
     # Ask pytest once, in the background, which fixtures it provides: saving a case
     # checks its fixtures against them and should not wait for pytest.
     threading.Thread(target=_warm_fixture_check, args=(settings,), daemon=True).start()
@@ -133,7 +137,8 @@ def start_local_execution(app: FastAPI, settings: Settings) -> None:
 
 
 def stop(app: FastAPI) -> None:
-    """Stop the scheduler and taking runs, interrupt the running ones, close the database."""
+    """Stop the scheduler and taking runs, interrupt the running ones, stop sending
+    notifications, close the database."""
     scheduler = getattr(app.state, "scheduler", None)
     if scheduler is not None:
         scheduler.stop()
@@ -141,6 +146,9 @@ def stop(app: FastAPI) -> None:
     if dispatcher is not None:
         dispatcher.stop()
         app.state.executor.shutdown()
+    notifier = getattr(app.state, "notifier", None)
+    if notifier is not None:  # after the runs: an interrupted run's notifications are queued
+        notifier.stop()
     bus = getattr(app.state, "bus", None)
     if bus is not None:
         bus.close()

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from testyard.api import (
     auth,
     cases,
+    channels,
     environments,
     exchange,
     fixture_plans,
@@ -47,6 +48,7 @@ def register(app: FastAPI) -> None:
         runs,
         stats,
         watches,
+        channels,
     ):
         api.include_router(module.router)
     app.include_router(api)
