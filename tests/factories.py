@@ -69,6 +69,13 @@ def make_plan(api: Api, pid: int, **fields: Any) -> dict[str, Any]:
     return result
 
 
+def make_channel(api: Api, pid: int, **fields: Any) -> dict[str, Any]:
+    """A notification channel (a webhook to nowhere unless told otherwise)."""
+    body = {"name": unique("channel"), "kind": "webhook", "url": "http://127.0.0.1:9/hook"}
+    result: dict[str, Any] = api.post(f"/projects/{pid}/channels", {**body, **fields})
+    return result
+
+
 def add_member(owner: Api, pid: int, member: Api, role: str) -> None:
     user = member.get("/me")
     owner.post(f"/projects/{pid}/members", {"user_id": user["id"], "role": role})

@@ -17,6 +17,7 @@ from typing import Any
 
 from tests.factories import (
     make_case,
+    make_channel,
     make_environment,
     make_fixture_module,
     make_plan,
@@ -85,6 +86,7 @@ ROUTES = [
     Route("GET", "/runs/{rid}/results", VIEWER),
     Route("GET", "/runs/{rid}/snapshot", VIEWER),
     Route("GET", "/runs/{rid}/artifacts/{artifact}", VIEWER),
+    Route("GET", "/runs/{rid}/artifacts/report.html", VIEWER, status=200),  # made anew each time
     # Without ?environment= an export is a 400 for whoever may read the project.
     Route("GET", "/projects/{pid}/export", VIEWER, status=400, error="bad_request"),
     # status given: kept out of the before/after snapshot (each one runs pytest).
@@ -102,6 +104,10 @@ ROUTES = [
           {"kind": "cron", "expression": "0 2 * * 1-5"}, status=200),
     Route("GET", "/projects/{pid}/plans/{plid}/watches", VIEWER),
     Route("GET", "/projects/{pid}/watches/{wid}", VIEWER),
+    Route("GET", "/projects/{pid}/channels", VIEWER),
+    Route("GET", "/projects/{pid}/channels/{chid}", VIEWER),
+    Route("GET", "/projects/{pid}/channels/{chid}/deliveries", VIEWER),
+    Route("GET", "/runs/{rid}/notifications", VIEWER),
     # Run: runners and up. Cancelling a finished run is a 409 for whoever may cancel.
     Route("POST", "/projects/{pid}/runs", RUNNER, lambda w: {"case_ids": [w.cid]}, status=202),
     Route("POST", "/runs/{rid}/cancel", RUNNER, status=409, error="invalid_transition"),
@@ -112,6 +118,7 @@ ROUTES = [
     Route("POST", "/projects/{pid}/plans/{plid}/watches", RUNNER, {}, status=422,
           error="invalid"),
     Route("POST", "/projects/{pid}/watches/{wid}/cancel", RUNNER, status=200),
+    Route("POST", "/projects/{pid}/channels/{chid}/test", RUNNER, status=202),
     # Edit: editors and up.
     Route("PATCH", "/projects/{pid}", EDITOR, {"description": "new"}),
     Route("POST", "/projects/{pid}/environments", EDITOR, {"name": "staging"}),
@@ -136,6 +143,10 @@ ROUTES = [
           lambda w: {"case_ids": [w.spare_cid]}, status=200),
     Route("PUT", "/projects/{pid}/plans/{plid}/cases", EDITOR, lambda w: {"case_ids": [w.cid]}),
     Route("DELETE", "/projects/{pid}/plans/{plid}/cases/{cid}", EDITOR, status=200),
+    Route("POST", "/projects/{pid}/channels", EDITOR,
+          {"name": "ops", "kind": "slack", "url": "https://hooks.slack.com/services/T/B/x"}),
+    Route("PATCH", "/projects/{pid}/channels/{chid}", EDITOR, {"enabled": False}),
+    Route("DELETE", "/projects/{pid}/channels/{chid}", EDITOR),
     # Own: owners and up.
     Route("POST", "/projects/{pid}/members", OWNER,
           lambda w: {"user_id": w.stranger_uid, "role": "viewer"}),
@@ -229,6 +240,11 @@ class World:
         )
 
     @cached_property
+    def chid(self) -> int:
+        """A webhook channel (its test messages go nowhere: nothing listens on port 9)."""
+        return int(make_channel(self.owner, self.pid, secret="s3cret")["id"])
+
+    @cached_property
     def spare_cid(self) -> int:
         """A case that is not in the plan."""
         return int(make_case(self.owner, self.pid)["id"])
@@ -242,6 +258,7 @@ class World:
     def snapshot(self) -> dict[str, Any]:
         """What the owner and the admin read: every read route, and the accounts."""
         _ = self.vid, self.fid, self.plid, self.spare_cid, self.stranger_uid, self.rid, self.wid
+        _ = self.chid
         reads = [r for r in ROUTES if r.method == "GET" and r.needs == VIEWER and not r.status]
         seen = {r.path: self.cast.owner.get(r.path.format_map(self)) for r in reads}
         return {**seen, "/users": self.cast.admin.get("/users")}
