@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from starlette.exceptions import HTTPException
 
 from testyard.services.errors import (
@@ -22,6 +23,8 @@ from testyard.services.errors import (
     Unauthorized,
 )
 from testyard.services.sources import SourceSyntaxError
+
+log = logging.getLogger(__name__)
 
 STATUS: dict[type[ServiceError], int] = {
     BadRequest: 400,
@@ -44,6 +47,8 @@ HTTP_CODES = {
     413: "too_large",
     422: "invalid",
     429: "too_many_requests",
+    503: "unavailable",
+    507: "insufficient_storage",
 }
 
 
@@ -101,8 +106,33 @@ async def integrity_error(_request: Request, _exc: Exception) -> JSONResponse:
     return JSONResponse(error_body("conflict", "conflicts with a concurrent change"), 409)
 
 
+async def database_error(_request: Request, exc: Exception) -> JSONResponse:
+    """The database could not do its part: a full disk, or a server gone for a moment.
+    Either way the request can be retried; neither is the user's mistake nor a 500."""
+    assert isinstance(exc, OperationalError)
+    if disk_full(exc):
+        log.error("the database's disk is full")
+        message = "the database's disk is full: free some space, then retry"
+        return JSONResponse(error_body("insufficient_storage", message), 507)
+    log.warning("database unavailable: %s", type(exc.orig).__name__)
+    return JSONResponse(
+        error_body("unavailable", "the database is unavailable; retry shortly"),
+        503,
+        headers={"Retry-After": "2"},
+    )
+
+
+def disk_full(exc: OperationalError) -> bool:
+    text = str(exc.orig)
+    # PostgreSQL's SQLSTATE 53100 is disk_full; SQLite says so in words.
+    return getattr(exc.orig, "sqlstate", None) == "53100" or any(
+        words in text for words in ("disk is full", "No space left on device")
+    )
+
+
 def install(app: FastAPI) -> None:
     app.add_exception_handler(ServiceError, service_error)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(HTTPException, http_error)
     app.add_exception_handler(IntegrityError, integrity_error)
+    app.add_exception_handler(OperationalError, database_error)
