@@ -16,6 +16,13 @@ from tests.support.smtp import SmtpServer
 LOGIN = ("ci-bot", "smtp-password-1")
 
 
+@pytest.fixture(scope="session", params=["sqlite"])
+def db_backend(request: pytest.FixtureRequest) -> str:
+    """What is sent does not depend on the database: one backend is enough (the claims
+    are proved on both in test_delivery.py)."""
+    return str(request.param)
+
+
 @pytest.fixture(params=["none", "starttls", "tls"])
 def smtp(request: pytest.FixtureRequest) -> Iterator[SmtpServer]:
     server = SmtpServer(request.param, login=None if request.param == "none" else LOGIN)
