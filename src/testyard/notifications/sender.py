@@ -110,7 +110,7 @@ def post_json(
             )
     except httpx.TimeoutException:
         raise SendError(f"no answer within {timeout:g} s") from None
-    except httpx.HTTPError as exc:
+    except (httpx.HTTPError, httpx.InvalidURL) as exc:
         raise SendError(redact(f"{type(exc).__name__}: {exc}", channel)) from None
 
 
