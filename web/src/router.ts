@@ -24,6 +24,7 @@ const routes: RouteRecordRaw[] = [
   { path: '/p/:pid/plans/:plid', name: 'plan', component: () => import('@/views/PlanDashboardView.vue') },
   { path: '/p/:pid/runs', name: 'runs', component: () => import('@/views/RunsView.vue') },
   { path: '/p/:pid/runs/:rid', name: 'run', component: () => import('@/views/RunView.vue') },
+  { path: '/p/:pid/channels', name: 'channels', component: () => import('@/views/ChannelsView.vue') },
   { path: '/p/:pid/exchange', name: 'exchange', component: () => import('@/views/ExchangeView.vue') },
   { path: '/p/:pid/members', name: 'members', component: () => import('@/views/MembersView.vue') },
   { path: '/:rest(.*)*', name: 'not-found', component: () => import('@/views/NotFoundView.vue') },

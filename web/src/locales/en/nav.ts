@@ -5,6 +5,7 @@ export default {
   plans: 'Plans',
   runs: 'Runs',
   environments: 'Environments',
+  channels: 'Notifications',
   members: 'Members',
   exchange: 'Export & import',
   users: 'Users',

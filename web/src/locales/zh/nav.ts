@@ -5,6 +5,7 @@ export default {
   plans: '测试计划',
   runs: '运行记录',
   environments: '环境',
+  channels: '通知渠道',
   members: '成员',
   exchange: '导出与导入',
   users: '用户',
