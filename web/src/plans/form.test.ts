@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { emptyForm, formToBody, move, planToForm, type Plan } from '@/plans/form'
+import { emptyForm, formToBody, move, notifyToForm, planToForm, type Plan } from '@/plans/form'
 
 const saved: Plan = {
   id: 7,
@@ -16,7 +16,7 @@ const saved: Plan = {
   on_overlap: 'queue',
   trigger: { kind: 'interval', expression: null, seconds: 300, at: null, timezone: 'Europe/Berlin' },
   enabled: false,
-  notify: { when: 'failure', channel_ids: [] },
+  notify: { when: 'change', channel_ids: [4, 2] },
   created_at: '2026-01-01T00:00:00Z',
   updated_at: '2026-01-01T00:00:00Z',
 }
@@ -37,6 +37,7 @@ describe('planToForm and formToBody', () => {
       on_overlap: 'queue',
       enabled: false,
       trigger: saved.trigger,
+      notify: { when: 'change', channel_ids: [4, 2] },
     })
   })
 
@@ -54,6 +55,32 @@ describe('planToForm and formToBody', () => {
 
   it('keep zero workers (one process, serial)', () => {
     expect(formToBody({ ...emptyForm('UTC'), workersAuto: false, workers: 0 }).workers).toBe(0)
+  })
+})
+
+describe('notify', () => {
+  it('starts as on failure, to no channel', () => {
+    expect(formToBody(emptyForm('UTC')).notify).toEqual({ when: 'failure', channel_ids: [] })
+  })
+
+  it('sends the chosen channels in the order picked, and when', () => {
+    const form = emptyForm('UTC')
+    form.notify.channel_ids.push(9, 3)
+    form.notify.when = 'always'
+    expect(formToBody(form).notify).toEqual({ when: 'always', channel_ids: [9, 3] })
+  })
+
+  it('does not share the channel list between the form and the body', () => {
+    const form = planToForm(saved)
+    const body = formToBody(form)
+    form.notify.channel_ids.push(11)
+    expect(body.notify?.channel_ids).toEqual([4, 2])
+    expect(saved.notify.channel_ids).toEqual([4, 2])
+  })
+
+  it('reads a missing or unknown rule as on failure', () => {
+    expect(notifyToForm(null)).toEqual({ when: 'failure', channel_ids: [] })
+    expect(notifyToForm({ when: 'sometimes' as 'always', channel_ids: [1] })).toEqual({ when: 'failure', channel_ids: [1] })
   })
 })
 

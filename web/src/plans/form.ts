@@ -5,9 +5,13 @@ import { emptyTrigger, fromTrigger, toTrigger, type TriggerForm } from '@/plans/
 export type Plan = Schemas['PlanPublic']
 export type PlanBody = Schemas['PlanCreate']
 export type Dist = NonNullable<PlanBody['dist']>
+export type Notify = Schemas['Notify']
+export type NotifyWhen = Notify['when']
 
 /** xdist's modes and testyard's `duration`, as the API takes them. */
 export const DISTS: Dist[] = ['auto', 'load', 'loadscope', 'loadfile', 'loadgroup', 'worksteal', 'each', 'duration', 'no']
+/** When a finished run notifies the plan's channels. */
+export const NOTIFY_WHENS: NotifyWhen[] = ['failure', 'always', 'success', 'change']
 
 export interface PlanForm {
   name: string
@@ -24,6 +28,7 @@ export interface PlanForm {
   on_overlap: 'skip' | 'queue'
   enabled: boolean
   trigger: TriggerForm
+  notify: { when: NotifyWhen; channel_ids: number[] }
 }
 
 export function emptyForm(zone?: string): PlanForm {
@@ -42,6 +47,7 @@ export function emptyForm(zone?: string): PlanForm {
     on_overlap: 'skip',
     enabled: true,
     trigger: emptyTrigger(zone),
+    notify: { when: 'failure', channel_ids: [] },
   }
 }
 
@@ -62,6 +68,7 @@ export function planToForm(plan: Plan, zone?: string): PlanForm {
     on_overlap: plan.on_overlap === 'queue' ? 'queue' : 'skip',
     enabled: plan.enabled,
     trigger: fromTrigger(plan.trigger, zone),
+    notify: notifyToForm(plan.notify),
   }
 }
 
@@ -81,6 +88,16 @@ export function formToBody(form: PlanForm): PlanBody {
     on_overlap: form.on_overlap,
     enabled: form.enabled,
     trigger: toTrigger(form.trigger),
+    notify: { when: form.notify.when, channel_ids: [...form.notify.channel_ids] },
+  }
+}
+
+/** A saved plan's notify rule; an unknown `when` reads as the default, on failure. */
+export function notifyToForm(notify: Notify | null | undefined): PlanForm['notify'] {
+  const when = notify?.when
+  return {
+    when: when && (NOTIFY_WHENS as string[]).includes(when) ? when : 'failure',
+    channel_ids: [...(notify?.channel_ids ?? [])],
   }
 }
 
@@ -97,4 +114,5 @@ export function move<T>(list: readonly T[], from: number, to: number): T[] {
 export const FORM_FIELDS = [
   'name', 'description', 'case_ids', 'environment', 'workers', 'dist', 'retries', 'timeout_s',
   'mode', 'deadline_s', 'on_overlap', 'enabled', 'kind', 'expression', 'seconds', 'at', 'timezone',
+  'when', 'channel_ids',
 ]

@@ -125,6 +125,28 @@ export default {
       monthly: 'at midnight on the first of every month',
     },
   },
+  notify: {
+    title: 'Notifications',
+    channels: 'Send to',
+    noChannels: 'No channel: runs notify nobody',
+    noneInProject: 'The project has no channels yet',
+    channelsHint: 'The project\'s channels that hear about each finished run of this plan.',
+    manage: 'Manage channels',
+    off: 'switched off',
+    when: 'When',
+    whens: {
+      failure: 'On failure',
+      always: 'Always',
+      success: 'On success',
+      change: 'On change',
+    },
+    explain: {
+      failure: 'a run that did not pass: failed, error, timed out, cancelled or interrupted',
+      always: 'every finished run',
+      success: 'a run that passed',
+      change: "a run whose status differs from the plan's previous run (the first run counts as a change)",
+    },
+  },
   dashboard: {
     trend: 'Pass rate and duration',
     passRate: 'Pass rate',

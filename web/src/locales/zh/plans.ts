@@ -125,6 +125,28 @@ export default {
       monthly: '每月 1 日零点',
     },
   },
+  notify: {
+    title: '通知',
+    channels: '发送到',
+    noChannels: '未选择渠道：运行结束后不通知任何人',
+    noneInProject: '项目中还没有通知渠道',
+    channelsHint: '本计划每次运行结束后，通知项目中的这些渠道。',
+    manage: '管理通知渠道',
+    off: '已停用',
+    when: '通知时机',
+    whens: {
+      failure: '失败时',
+      always: '总是',
+      success: '成功时',
+      change: '状态变化时',
+    },
+    explain: {
+      failure: '未通过的运行：失败、出错、超时、取消或中断',
+      always: '每次运行结束',
+      success: '通过的运行',
+      change: '状态与本计划上一次运行不同（第一次运行也算变化）',
+    },
+  },
   dashboard: {
     trend: '通过率与耗时',
     passRate: '通过率',
