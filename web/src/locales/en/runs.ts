@@ -55,6 +55,7 @@ export default {
     results: 'Results',
     console: 'Console',
     artifacts: 'Artifacts',
+    notifications: 'Notifications',
   },
   total: 'all',
   flaky: 'flaky',
@@ -97,5 +98,18 @@ export default {
     size: 'Size',
     junit_xml: 'JUnit XML report',
     log: 'Console log',
+    report_html: 'HTML report',
+    allure_zip: 'Allure results',
+    generated: 'made on download',
+  },
+  report: {
+    open: 'Open report',
+  },
+  notifications: {
+    intro: "What this run told its plan's notification channels, with every attempt.",
+    rule: "Change the plan's notifications",
+    whenFinished: 'Notifications are sent when the run finishes.',
+    noPlan: 'Only runs of a plan notify: this run was not started from a plan.',
+    none: "No notification: the plan notifies no channel, or its rule did not match this run's result.",
   },
 }

@@ -55,6 +55,7 @@ export default {
     results: '结果',
     console: '控制台',
     artifacts: '产物',
+    notifications: '通知',
   },
   total: '全部',
   flaky: '不稳定',
@@ -97,5 +98,18 @@ export default {
     size: '大小',
     junit_xml: 'JUnit XML 报告',
     log: '控制台日志',
+    report_html: 'HTML 报告',
+    allure_zip: 'Allure 结果',
+    generated: '下载时生成',
+  },
+  report: {
+    open: '打开报告',
+  },
+  notifications: {
+    intro: '本次运行向计划的通知渠道发送的消息，以及每次尝试。',
+    rule: '修改计划的通知设置',
+    whenFinished: '运行结束后发送通知。',
+    noPlan: '只有测试计划的运行会发送通知：本次运行不是由计划启动的。',
+    none: '没有通知：计划未设置通知渠道，或本次运行的结果不符合通知时机。',
   },
 }
