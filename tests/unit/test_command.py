@@ -65,3 +65,24 @@ def test_argv_serial_has_no_xdist_and_ends_with_the_roots() -> None:
     assert "--reruns" in argv and argv[argv.index("--reruns") + 1] == "2"
     assert "--timeout=30" in argv and "--testyard-events=/dev/fd/9" in argv
     assert argv[-2:] == ["--", "tests"]
+
+
+def test_argv_records_allure_results_only_when_given_a_folder() -> None:
+    def argv(allure_dir: Path | None) -> list[str]:
+        plan = Plan(workers=0, dist=None, retries=0, test_timeout_s=30)
+        return pytest_argv(
+            Path("/env/bin/python"),
+            plan,
+            events_path="/dev/fd/9",
+            junit_path=Path("/w/j.xml"),
+            order_path=Path("/w/o.json"),
+            paths=["tests/test_a.py"],
+            allure_dir=allure_dir,
+        )
+
+    without = argv(None)
+    assert without[without.index("no:allure_pytest") - 1] == "-p"
+    assert not any(arg.startswith("--alluredir") for arg in without)
+    with_allure = argv(Path("/w/.testyard/allure"))
+    assert "--alluredir=/w/.testyard/allure" in with_allure
+    assert "no:allure_pytest" not in with_allure

@@ -25,6 +25,9 @@ class ProjectCreate(BaseModel):
     pytest_options: dict[str, str | list[str]] = Field(
         default_factory=dict, description='pytest ini options, e.g. {"xfail_strict": "true"}'
     )
+    allure: bool = Field(
+        default=False, description="runs also record Allure results, kept as allure.zip"
+    )
 
 
 class ProjectUpdate(BaseModel):
@@ -32,6 +35,9 @@ class ProjectUpdate(BaseModel):
     description: str | None = Field(default=None, max_length=10_000)
     requirements: str | None = Field(default=None, max_length=10_000)
     pytest_options: dict[str, str | list[str]] | None = None
+    allure: bool | None = Field(
+        default=None, description="runs also record Allure results, kept as allure.zip"
+    )
 
 
 class ProjectPublic(Public):
@@ -40,6 +46,7 @@ class ProjectPublic(Public):
     description: str
     requirements: str
     pytest_options: dict[str, str]
+    allure: bool = Field(description="runs also record Allure results, kept as allure.zip")
     created_at: datetime
     updated_at: datetime
     role: str | None = Field(default=None, description="your role in the project")
@@ -104,7 +111,8 @@ def get_project(project: ProjectViewer, user: CurrentUser, session: SessionDep) 
 def update_project(
     body: ProjectUpdate, project: ProjectEditor, user: CurrentUser, session: SessionDep
 ) -> ProjectPublic:
-    """Rename a project or change its description or Python requirements."""
+    """Rename a project or change its description, Python requirements, pytest options
+    or whether its runs record Allure results."""
     fields = body.model_dump(exclude_unset=True, exclude_none=True)  # null: leave as is
     projects.update_project(session, project, fields)
     return _public(project, session, user)

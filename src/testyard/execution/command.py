@@ -64,10 +64,12 @@ def pytest_argv(
     order_path: Path,
     paths: list[str],
     nodeids_path: Path | None = None,
+    allure_dir: Path | None = None,
 ) -> list[str]:
     """The pytest command. pytest collects the roots of ``paths``; with
     ``nodeids_path`` (a file of node ids, one a line, read by pytest as ``@FILE``) it
-    runs exactly those node ids instead, however many there are."""
+    runs exactly those node ids instead, however many there are. allure-pytest writes
+    its results to ``allure_dir``; without one it is not even loaded."""
     argv = [str(python), "-m", "pytest"]
     # The helpers first: the events plugin imports the ``testyard`` package, which must
     # already be registered (and assertion-rewritten) as a plugin by then.
@@ -76,6 +78,7 @@ def pytest_argv(
     argv += [f"--testyard-events={events_path}", "-p", "no:cacheprovider"]
     argv += [f"--junitxml={junit_path}", "-o", "junit_family=xunit2"]
     argv += ["-ra", "--color=no", f"--timeout={plan.test_timeout_s}"]
+    argv += [f"--alluredir={allure_dir}"] if allure_dir else ["-p", "no:allure_pytest"]
     if plan.workers > 0 and plan.dist is not None:
         argv += ["-n", str(plan.workers), "--dist", plan.dist]
     else:

@@ -22,7 +22,7 @@ from sqlalchemy import select as sql_select
 from testyard.db.engine import transaction
 from testyard.db.models import RunResult
 from testyard.events.store import done_message, status_message, store_events
-from testyard.execution import command, outcome
+from testyard.execution import artifacts, command, outcome
 from testyard.execution.context import ExecutionContext, StopSignal
 from testyard.execution.ingest import ResultSink, final_counts
 from testyard.execution.process import Limits, Masker, RunAs, copy_output, kill_group, spawn, wrap
@@ -135,10 +135,16 @@ class RunDriver:
             self._execute()
         except Exception as exc:  # the run must end, whatever broke
             log.exception("run %s failed inside testyard", self.run_id)
+            self._remove_workspace()
             self._end("error", error=f"testyard could not run this: {exc}")
         finally:
-            if self.workspace is not None:
-                shutil.rmtree(self.workspace, ignore_errors=True)
+            self._remove_workspace()
+
+    def _remove_workspace(self) -> None:
+        """Before the run ends: whoever sees it finished sees its workspace gone."""
+        if self.workspace is not None:
+            shutil.rmtree(self.workspace, ignore_errors=True)
+            self.workspace = None
 
     def _execute(self) -> None:
         spec = load_spec(self.ctx, self.run_id)
@@ -153,8 +159,9 @@ class RunDriver:
         masker = Masker(list(spec.snapshot.get("secrets", {}).values()))
         process, sink, log_path = self._start(spec, python, prepare_runtime(work), masker)
         exit_code = process.returncode
-        junit = self._save_junit(masker)
-        self._finish(spec, exit_code, sink, log_path, junit, masker)
+        self._save_artifacts(spec, masker)
+        self._remove_workspace()
+        self._finish(spec, exit_code, sink, log_path, masker)
 
     def _write_workspace(self, spec: RunSpec, work: Path) -> Path:
         root = work / "workspaces"
@@ -200,7 +207,9 @@ class RunDriver:
         paths = [c["path"] for c in spec.snapshot["cases"]]
         order = self.workspace / ".testyard" / "order.json"
         order.write_text(json.dumps(paths))
-        nodeids_path = None
+        nodeids_path = allure_dir = None
+        if spec.snapshot.get("allure"):
+            allure_dir = self.workspace / artifacts.ALLURE_SOURCE
         if spec.nodeids is not None:
             nodeids_path = self.workspace / ".testyard" / "nodeids.txt"
             nodeids_path.write_text(command.nodeids_file(spec.nodeids), encoding="utf-8")
@@ -208,10 +217,11 @@ class RunDriver:
             python,
             plan,
             events_path=f"/dev/fd/{write_fd}",
-            junit_path=self.workspace / ".testyard" / "junit.xml",
+            junit_path=self.workspace / artifacts.JUNIT_SOURCE,
             order_path=order,
             paths=paths,
             nodeids_path=nodeids_path,
+            allure_dir=allure_dir,
         )
         limits = Limits(
             self.settings.run_memory_mb, self.settings.run_cpu_s, self.settings.run_open_files
@@ -308,14 +318,13 @@ class RunDriver:
         directory.mkdir(parents=True, exist_ok=True)
         return directory
 
-    def _save_junit(self, masker: Masker) -> Path | None:
+    def _save_artifacts(self, spec: RunSpec, masker: Masker) -> None:
+        """junit.xml, and the Allure results when the project asks for them: kept
+        whatever the outcome (a stopped run's partial results help too)."""
         assert self.workspace is not None
-        source = self.workspace / ".testyard" / "junit.xml"
-        if not source.is_file():
-            return None
-        target = self._artifacts() / "junit.xml"
-        target.write_text(masker(source.read_text(encoding="utf-8", errors="replace")))
-        return target
+        artifacts.save_junit(self.workspace, self._artifacts() / "junit.xml", masker)
+        if spec.snapshot.get("allure"):
+            artifacts.save_allure(self.workspace, self._artifacts() / "allure.zip", masker)
 
     def _finish(
         self,
@@ -323,7 +332,6 @@ class RunDriver:
         exit_code: int,
         sink: ResultSink,
         log_path: Path,
-        junit: Path | None,
         masker: Masker,
     ) -> None:
         with transaction(self.ctx.sessions) as session:

@@ -68,7 +68,7 @@ def _run(settings: Settings, python: Path, runtime: Path, workspace: Path, paths
          ) -> list[dict[str, Any]]:  # fmt: skip
     out = workspace / ".plan.jsonl"
     argv = [str(python), "-m", "pytest", "-p", "testyard", "-p", "no:cacheprovider",
-            "-p", "no:xdist", "-p", "testyard.pytest_plugin.fixtureplan",
+            "-p", "no:xdist", "-p", "no:allure_pytest", "-p", "testyard.pytest_plugin.fixtureplan",
             f"--testyard-fixture-plan={out}", "--setup-plan", "-q", "--", *paths]  # fmt: skip
     limits = Limits(settings.run_memory_mb, settings.run_cpu_s, settings.run_open_files)
     env = clean_environment(workspace=workspace, runtime=runtime, python=python, secrets={})

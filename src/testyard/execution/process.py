@@ -88,6 +88,13 @@ class Masker:
             text = text.replace(secret, MASK)
         return text
 
+    def with_forms(self, *encodings: Callable[[str], str]) -> Masker:
+        """A masker that also finds the secrets as a file format writes them: a
+        secret holding ``&`` or ``"`` appears escaped in XML or JSON, where the plain
+        value would never match."""
+        forms = [encode(secret) for secret in self.secrets for encode in encodings]
+        return Masker([*self.secrets, *forms])
+
 
 def copy_output(
     stream: IO[bytes],

@@ -1,8 +1,8 @@
 """Python environments for runs, created with uv and cached by what they hold.
 
 Every environment holds pytest and the plugins testyard drives (at the versions
-testyard itself runs with) plus the project's requirements; projects without
-requirements share one default environment, created once.
+testyard itself runs with, allure-pytest included) plus the project's requirements;
+projects without requirements share one default environment, created once.
 """
 
 from __future__ import annotations
@@ -19,7 +19,16 @@ from filelock import FileLock
 from packaging.requirements import InvalidRequirement, Requirement
 from uv import find_uv_bin
 
-BASE_PACKAGES = ("pytest", "pytest-xdist", "pytest-timeout", "pytest-rerunfailures", "execnet")
+BASE_PACKAGES = (
+    "pytest",
+    "pytest-xdist",
+    "pytest-timeout",
+    "pytest-rerunfailures",
+    "execnet",
+    # Loaded only by the runs of projects that record Allure results (``--alluredir``).
+    "allure-pytest",
+    "allure-python-commons",
+)
 INSTALL_TIMEOUT_S = 900
 
 

@@ -15,7 +15,7 @@ from testyard.services import names
 from testyard.services.access import Role
 from testyard.services.errors import Conflict, Invalid, not_found
 
-EDITABLE = {"name", "description", "requirements", "pytest_options"}
+EDITABLE = {"name", "description", "requirements", "pytest_options", "allure"}
 
 
 def visible_projects(user: User) -> Select[Project]:

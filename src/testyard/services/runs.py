@@ -226,6 +226,7 @@ def snapshot(
         "secrets": secrets,
         "requirements": project.requirements,
         "pytest_options": dict(project.pytest_options or {}),
+        "allure": bool(project.allure),
     }
 
 

@@ -96,6 +96,21 @@ def test_names_are_unique_printable_short_and_without_slashes(admin: Api) -> Non
     assert (unchanged["name"], unchanged["description"]) == ("shop", "")
 
 
+def test_recording_allure_results_is_off_until_switched_on(admin: Api) -> None:
+    plain = make_project(admin)
+    assert plain["allure"] is False
+    asking = make_project(admin, allure=True)
+    assert asking["allure"] is True
+    assert admin.get(f"/projects/{asking['id']}")["allure"] is True
+    assert admin.patch(f"/projects/{asking['id']}", {"allure": None})["allure"] is True
+    assert admin.patch(f"/projects/{asking['id']}", {"allure": False})["allure"] is False
+    assert admin.patch(f"/projects/{plain['id']}", {"allure": True})["allure"] is True
+    body = admin.expect(422, "PATCH", f"/projects/{plain['id']}", json={"allure": "maybe"})
+    assert body["field"] == "allure"
+    listed = {p["id"]: p["allure"] for p in admin.get("/projects")["items"]}
+    assert listed == {plain["id"]: True, asking["id"]: False}
+
+
 def test_an_unknown_project_is_404(admin: Api) -> None:
     alice = make_user(admin, "alice")
     for pid in (999_999, 0, -1, 2**31, 2**63, 10**30):
