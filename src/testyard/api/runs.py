@@ -6,25 +6,33 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, BackgroundTasks, Depends, Query, Request, status
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, StreamingResponse
 from pydantic import AliasPath, BaseModel, Field
 
 from testyard.api.deps import CurrentUser, ProjectRunner, ProjectViewer, SessionDep, SettingsDep
 from testyard.api.plans import Dist, Workers
 from testyard.api.schemas import Page, PageNo, PerPage, Public, UserRef
-from testyard.db.models import Run
+from testyard.db.models import Project, Run
 from testyard.events.publisher import RunEvents
 from testyard.events.store import done_message, status_message, store_events
 from testyard.execution.ingest import final_counts
+from testyard.reports import html
 from testyard.services import pages, results, runs
 from testyard.services.access import Role, require
 from testyard.services.errors import NotFound
+from testyard.workspace.export import content_disposition
 
 router = APIRouter(tags=["runs"])
 
-ARTIFACTS = {"log": "log.txt", "log.txt": "log.txt", "junit.xml": "junit.xml"}
-#: The artifacts a run lists, by the name the download route takes.
-LISTED_ARTIFACTS = ("junit.xml", "log")
+ARTIFACTS = {
+    "log": "log.txt",
+    "log.txt": "log.txt",
+    "junit.xml": "junit.xml",
+    "allure.zip": "allure.zip",
+}
+#: The stored artifacts a run lists (when present), by the name the download route takes.
+LISTED_ARTIFACTS = ("junit.xml", "log", "allure.zip")
+MEDIA_TYPES = {"junit.xml": "application/xml", "allure.zip": "application/zip"}
 Outcome = Literal["passed", "failed", "error", "skipped", "xfailed", "xpassed", "pending"]
 Status = Literal[
     "queued", "running", "passed", "failed", "error", "cancelled", "timed_out", "interrupted"
@@ -97,7 +105,12 @@ class RunPublic(Public):
 class ArtifactPublic(BaseModel):
     name: str = Field(description="the name GET /runs/{rid}/artifacts/{name} takes")
     filename: str
-    size_bytes: int
+    size_bytes: int = Field(description="0 for an artifact made when downloaded")
+    generated: bool = Field(
+        default=False,
+        description="made from the stored results when downloaded (report.html): "
+        "always up to date, its size unknown until then",
+    )
 
 
 class RunDetail(RunPublic):
@@ -251,6 +264,10 @@ def get_run(run: RunViewer, settings: SettingsDep) -> RunDetail:
     """One run: its status, settings, counts, timing and downloadable artifacts."""
     folder = settings.artifacts_dir / str(run.id)
     artifacts = []
+    if run.status != "queued":
+        artifacts.append(
+            ArtifactPublic(name=html.NAME, filename=html.NAME, size_bytes=0, generated=True)
+        )
     for name in LISTED_ARTIFACTS:
         path = folder / ARTIFACTS[name]
         if path.is_file():
@@ -318,12 +335,42 @@ def cancel_run(
     return RunPublic.model_validate(cancelled)
 
 
+@router.get(
+    "/runs/{rid}/artifacts/report.html",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/html": {}}, "description": "the report"}},
+)
+def get_report(
+    run: RunViewer,
+    session: SessionDep,
+    request: Request,
+    inline: Annotated[bool, Query(description="show it in the browser, not a download")] = False,
+) -> StreamingResponse:
+    """The run's report as one HTML file, made from its stored results now (a running
+    run's shows the results so far): summary, failures with traceback and output,
+    every test, environment, who and what started it. Readable offline."""
+    if run.status == "queued":
+        raise NotFound(f"run {run.id} has not started: it has no report yet", field="name")
+    project = session.get_one(Project, run.project_id)
+    disposition = "inline" if inline else "attachment"
+    headers = {
+        "Content-Disposition": content_disposition(
+            html.filename(project.name, run.id), disposition
+        ),
+        "Content-Security-Policy": html.CSP,
+        "Cache-Control": "no-store",
+    }
+    body = html.render(request.app.state.sessions, run.id)
+    return StreamingResponse(body, media_type="text/html; charset=utf-8", headers=headers)
+
+
 @router.get("/runs/{rid}/artifacts/{name}")
 def get_artifact(run: RunViewer, name: str, settings: SettingsDep) -> FileResponse:
-    """Download an artifact: ``log`` (the console output) or ``junit.xml``."""
+    """Download a stored artifact: ``log`` (the console output), ``junit.xml``, or
+    ``allure.zip`` (the Allure results, when the project records them)."""
     filename = ARTIFACTS.get(name)
     path = settings.artifacts_dir / str(run.id) / filename if filename else None
-    if path is None or not path.is_file():
+    if filename is None or path is None or not path.is_file():
         raise NotFound(f"run {run.id} has no artifact {name!r}", field="name")
-    media = "application/xml" if filename == "junit.xml" else "text/plain; charset=utf-8"
+    media = MEDIA_TYPES.get(filename, "text/plain; charset=utf-8")
     return FileResponse(path, media_type=media, filename=f"run-{run.id}-{filename}")

@@ -78,10 +78,11 @@ def archive_name(project: Project, env: str) -> str:
     return f"{project.name}-{env}.zip"
 
 
-def content_disposition(filename: str) -> str:
+def content_disposition(filename: str, disposition: str = "attachment") -> str:
     """RFC 6266: an ASCII fallback and the UTF-8 name (Chinese names survive)."""
-    fallback = slugify(filename.removesuffix(".zip")) or "project"
-    return f"attachment; filename=\"{fallback}.zip\"; filename*=UTF-8''{quote(filename)}"
+    stem, dot, suffix = filename.rpartition(".")
+    fallback = f"{slugify(stem) or 'project'}{dot}{slugify(suffix)}" if dot else slugify(suffix)
+    return f"{disposition}; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename)}"
 
 
 def fixed_files(session: Session, project: Project, env: Environment) -> dict[str, str]:

@@ -145,7 +145,8 @@ def test_a_finished_run_lists_its_artifacts(admin: Api) -> None:
     # run (queued, running, collected), two tests, done: a client resumes after these.
     assert run["last_seq"] == 6
     names = {a["name"]: a for a in run["artifacts"]}
-    assert set(names) == {"junit.xml", "log"}
+    assert set(names) == {"report.html", "junit.xml", "log"}
     assert names["log"]["filename"] == "log.txt" and names["log"]["size_bytes"] > 0
+    assert names["report.html"]["generated"] and not names["log"]["generated"]
     for name in names:
         admin.get(f"/runs/{run_id}/artifacts/{name}")
