@@ -104,4 +104,4 @@ def test_a_running_run_reports_its_results_so_far(admin: Api, seeder: Seeder) ->
     assert "This run is still running" in page
     assert "tests/test_a.py::test_done" in page and "tests/test_a.py::test_broke" in page
     assert '<strong id="count-total">2</strong>' in page
-    assert '<dd id="trigger">testyard, through the API</dd>' in page
+    assert '<dd id="trigger">a removed account, through the API</dd>' in page
