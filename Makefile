@@ -8,7 +8,7 @@ VENV := .venv
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: run test setup web lint typecheck system-packages clean
+.PHONY: run test soak setup web lint typecheck system-packages clean
 
 run: setup web
 	$(VENV)/bin/testyard serve --host 127.0.0.1 --port $(PORT)
@@ -19,6 +19,19 @@ test: setup web system-packages
 	$(VENV)/bin/mypy
 	cd web && npx vitest run
 	$(VENV)/bin/python -m pytest -n auto $(PYTEST_ARGS)
+
+# Longer checks under load, not part of `make test` (bench/README.md): many WebSocket
+# clients on one big run, many API clients for a minute, memory over 100 runs, and the
+# API fuzzed with more examples and a random seed. Each runs even when one before it
+# failed; the target fails if any did. About 10 minutes on 2 cores.
+soak: setup
+	@failed=""; \
+	$(VENV)/bin/python bench/soak_websockets.py || failed="$$failed soak_websockets"; \
+	$(VENV)/bin/python bench/soak_api.py || failed="$$failed soak_api"; \
+	$(VENV)/bin/python bench/soak_memory.py || failed="$$failed soak_memory"; \
+	TESTYARD_FUZZ_EXAMPLES=100 TESTYARD_FUZZ_SEED=random \
+		$(VENV)/bin/python -m pytest tests/integration/api/test_schema_fuzz.py || failed="$$failed fuzz"; \
+	if [ -n "$$failed" ]; then echo "soak failed:$$failed" >&2; exit 1; fi
 
 setup: $(VENV)/.synced
 
