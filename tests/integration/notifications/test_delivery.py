@@ -10,7 +10,14 @@ import pytest
 from starlette.testclient import TestClient
 
 from tests.conftest import ADMIN_PASSWORD
-from tests.factories import make_channel, make_project
+from tests.factories import (
+    make_case,
+    make_channel,
+    make_plan,
+    make_project,
+    start_run,
+    wait_for_run,
+)
 from tests.integration.notifications.conftest import (
     MAX_ATTEMPTS,
     RETRY_S,
@@ -113,6 +120,23 @@ def test_deliveries_are_listed_newest_first_in_pages(admin: Api, receiver: Recei
     assert item["event"] == "test" and item["title"].startswith("testyard: test message")
     assert admin.get(path, params={"status": "failed"})["total"] == 0
     assert admin.get(path, params={"status": "sent"})["total"] == 3
+
+
+def test_a_finished_plan_run_is_delivered(admin: Api, receiver: Receiver) -> None:
+    """The rule's hook in set_run_status, on both databases (test_rules.py has them all)."""
+    pid = make_project(admin)["id"]
+    channel = make_channel(admin, pid, url=receiver.url)
+    plan = make_plan(
+        admin,
+        pid,
+        case_ids=[make_case(admin, pid)["id"]],
+        notify={"when": "always", "channel_ids": [channel["id"]]},
+    )
+    run = wait_for_run(admin, start_run(admin, pid, plan_id=plan["id"]))
+    (queued,) = admin.get(f"/runs/{run['id']}/notifications")["items"]
+    sent = wait_for_delivery(admin, pid, channel["id"], queued["id"])
+    assert (sent["status"], sent["run_id"]) == ("sent", run["id"])
+    assert receiver.requests[0].json()["run"]["status"] == run["status"] == "passed"
 
 
 @pytest.fixture
