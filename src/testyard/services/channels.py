@@ -8,6 +8,7 @@ delivery service sends them later. A channel's secret is write-only."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -24,6 +25,8 @@ from testyard.services.errors import Conflict, Invalid, not_found, possible_id
 from testyard.services.pages import Page, paginate
 
 MAX_SECRET = 4096
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -140,11 +143,23 @@ def queue_test(session: Session, channel: Channel, user: User | None) -> Deliver
 
 
 def queue_for_run(session: Session, run: Run) -> list[Delivery]:
-    """The deliveries a just-finished run makes, by its plan's ``notify`` rule."""
+    """The deliveries a just-finished run makes, by its plan's ``notify`` rule. In a
+    savepoint: whatever goes wrong here is logged and never fails the run's own change."""
     plan = session.get(Plan, run.plan_id) if run.plan_id is not None else None
     notify = (plan.notify if plan else None) or {}
-    channel_ids = list(notify.get("channel_ids") or [])
-    if not channel_ids or not _matches(session, run, notify.get("when") or "failure"):
+    if not notify.get("channel_ids"):
+        return []
+    try:
+        with session.begin_nested():
+            return _queue(session, run, notify)
+    except Exception:
+        log.exception("could not queue the notifications of run %s", run.id)
+        return []
+
+
+def _queue(session: Session, run: Run, notify: dict[str, Any]) -> list[Delivery]:
+    channel_ids = list(notify["channel_ids"])
+    if not _matches(session, run, notify.get("when") or "failure"):
         return []
     channels = session.scalars(
         select(Channel.id).where(

@@ -3,10 +3,12 @@ fail, refuse or hang, and claims that never let two senders take one delivery.""
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator
 
 import pytest
+from sqlalchemy import text
 from starlette.testclient import TestClient
 
 from tests.conftest import ADMIN_PASSWORD
@@ -137,6 +139,22 @@ def test_a_finished_plan_run_is_delivered(admin: Api, receiver: Receiver) -> Non
     sent = wait_for_delivery(admin, pid, channel["id"], queued["id"])
     assert (sent["status"], sent["run_id"]) == ("sent", run["id"])
     assert receiver.requests[0].json()["run"]["status"] == run["status"] == "passed"
+
+
+@pytest.mark.parametrize("channel_ids", [5, ["x"]])
+def test_a_broken_rule_never_fails_the_run(admin: Api, channel_ids: object) -> None:
+    """A plan whose stored ``notify`` is not what the API writes (an old row, a hand
+    edit): the error stays in the rule's savepoint; the run finishes as it should."""
+    pid = make_project(admin)["id"]
+    plan = make_plan(admin, pid, case_ids=[make_case(admin, pid)["id"]])
+    notify = json.dumps({"when": "always", "channel_ids": channel_ids})
+    with admin.client.app.state.engine.begin() as conn:  # type: ignore[attr-defined]
+        conn.execute(
+            text("UPDATE plans SET notify = :n WHERE id = :id"), {"n": notify, "id": plan["id"]}
+        )
+    run = wait_for_run(admin, start_run(admin, pid, plan_id=plan["id"]))
+    assert run["status"] == "passed"
+    assert admin.get(f"/runs/{run['id']}/notifications")["items"] == []
 
 
 @pytest.fixture
