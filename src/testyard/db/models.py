@@ -416,7 +416,8 @@ class Channel(Base):
     name: Mapped[str] = mapped_column(String(100))
     #: webhook, slack, dingtalk, feishu, wecom or email
     kind: Mapped[str] = mapped_column(String(16))
-    url: Mapped[str] = mapped_column(Text, default="")
+    #: Sealed at rest too: a robot's URL carries its token.
+    url: Mapped[str] = mapped_column(SealedText, default="")
     #: The signing secret (webhook, dingtalk, feishu) or the SMTP password; never answered,
     #: sealed at rest.
     secret: Mapped[str] = mapped_column(SealedText, default="")

@@ -116,3 +116,19 @@ def test_upgrading_seals_secrets_stored_in_the_clear(empty_engine: Engine) -> No
         frozen = str(conn.execute(text("SELECT snapshot FROM runs")).scalar_one())
     assert value.startswith(crypto.PREFIX) and crypto.unseal(value) == SECRET
     assert SECRET not in frozen
+
+
+def test_a_channels_secret_and_url_are_sealed(admin: Api, database_url: str) -> None:
+    pid = make_project(admin)["id"]
+    url = "https://oapi.dingtalk.com/robot/send?access_token=robot-token-0xBEEF"
+    answer = admin.post(
+        f"/projects/{pid}/channels",
+        {"name": "ding", "kind": "dingtalk", "url": url, "secret": SECRET},
+    )
+    assert answer["secret_set"] is True and "robot-token-0xBEEF" not in str(answer)
+    [(stored_url, stored_secret)] = [
+        tuple(row.split("|"))
+        for row in raw(database_url, "SELECT url || '|' || secret FROM channels")
+    ]
+    assert stored_url.startswith(crypto.PREFIX) and stored_secret.startswith(crypto.PREFIX)
+    assert "robot-token-0xBEEF" not in stored_url and SECRET not in stored_secret

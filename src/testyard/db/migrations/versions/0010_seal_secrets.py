@@ -1,6 +1,6 @@
 """seal secrets at rest
 
-Variable values, channel secrets and the secrets run snapshots froze were stored in
+Variable values, channel secrets and URLs, and the secrets run snapshots froze were stored in
 the clear before; seal them under the server's key (testyard.crypto).
 
 Revision ID: 0010
@@ -21,7 +21,9 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 variables = sa.table("variables", sa.column("id", sa.Integer), sa.column("value", sa.Text))
-channels = sa.table("channels", sa.column("id", sa.Integer), sa.column("secret", sa.Text))
+channels = sa.table(
+    "channels", sa.column("id", sa.Integer), sa.column("secret", sa.Text), sa.column("url", sa.Text)
+)
 runs = sa.table("runs", sa.column("id", sa.Integer), sa.column("snapshot", sa.JSON))
 
 
@@ -55,12 +57,13 @@ def _seal_once(value: str) -> str:
 def upgrade() -> None:
     _seal_column(variables, "value")
     _seal_column(channels, "secret")
+    _seal_column(channels, "url")
     _convert_snapshots(_seal_once)
 
 
 def downgrade() -> None:
     _convert_snapshots(crypto.unseal)
-    for table, column in ((variables, "value"), (channels, "secret")):
+    for table, column in ((variables, "value"), (channels, "secret"), (channels, "url")):
         conn = op.get_bind()
         col = table.c[column]
         for row_id, value in conn.execute(sa.select(table.c.id, col)).all():
