@@ -44,6 +44,7 @@ from soak_support import (  # first: it puts the repository on sys.path for test
     machine,
     percentile,
     postgres_url,
+    print_errors,
     server_errors,
     soak_server,
     table,
@@ -282,8 +283,7 @@ def soak(args: argparse.Namespace) -> int:
     for what, counter in (("unexpected", rec.unexpected), ("transport", rec.transport)):
         for line, n in counter.most_common(10):
             print(f"{what} x{n}: {line}")
-    if errors:
-        print(f"server log errors ({len(errors)}):", *errors[:10], sep="\n")
+    print_errors(errors)
     server_5xx = sum(n for c in rec.statuses.values() for code, n in c.items() if code >= 500)
     failed_runs = sum(n for status, n in runs.items() if status != "passed")
     if server_5xx or rec.transport or errors or failed_runs:

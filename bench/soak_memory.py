@@ -24,7 +24,7 @@ import sys
 import time
 from contextlib import suppress
 
-from soak_support import Soak, machine, server_errors, soak_server, table
+from soak_support import Soak, machine, print_errors, server_errors, soak_server, table
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
@@ -111,8 +111,7 @@ def soak(args: argparse.Namespace) -> int:
     flags = " --quick" if args.quick else ""
     print(machine(COMMAND + flags, load))
     bad_runs = [st for st in statuses if st != "passed"]
-    if errors:
-        print(f"server log errors ({len(errors)}):", *errors[:10], sep="\n")
+    print_errors(errors)
     if drift > LIMIT_PCT or bad_runs or errors:
         print(
             f"FAIL: drift {drift:+.1f}% (limit +{LIMIT_PCT:.0f}%), runs not passed: "

@@ -19,6 +19,7 @@ import sqlite3
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -168,12 +169,31 @@ def print_log_tail(log: Path, lines: int = 40) -> None:
 
 
 def server_errors(log: Path) -> list[str]:
-    """Tracebacks and ERROR lines in the server's log (an unexpected failure shows
-    there even when the client got an answer)."""
+    """What went wrong in the server, from its log: each ERROR line, and each
+    traceback's exception line (an unexpected failure shows there even when the client
+    got an answer)."""
     if not log.exists():
         return []
-    text = log.read_text(errors="replace").splitlines()
-    return [line for line in text if "Traceback" in line or " ERROR " in line]
+    found: list[str] = []
+    in_traceback = False
+    for line in log.read_text(errors="replace").splitlines():
+        if line.startswith("Traceback"):
+            in_traceback = True
+        elif in_traceback and line and not line[0].isspace():
+            if not line.startswith(("The above exception", "During handling")):
+                found.append(line[:200])
+                in_traceback = False
+        elif " ERROR " in line:
+            found.append(line[:200])
+    return found
+
+
+def print_errors(errors: list[str], limit: int = 10) -> None:
+    """The server's errors, the most frequent first."""
+    if errors:
+        print(f"server log errors ({len(errors)}):")
+        for line, n in Counter(errors).most_common(limit):
+            print(f"  x{n}: {line}")
 
 
 def epoch(value: str) -> float:

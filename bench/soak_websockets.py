@@ -30,6 +30,7 @@ import argparse
 import asyncio
 import itertools
 import json
+import math
 import os
 import sys
 import time
@@ -38,7 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from soak_support import Soak, machine, percentile, server_errors, soak_server, table
+from soak_support import Soak, machine, percentile, print_errors, server_errors, soak_server, table
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosedError
 
@@ -134,7 +135,7 @@ async def watch(soak: Soak, rid: int, args: argparse.Namespace, release: Path) -
     late: list[Client] = []
     for j in range(1, args.late + 1):
         await early[0].reached(args.tests * j // (args.late + 1))
-        client = Client(len(early) + j - 1, f"after {early[0].tests} tests")
+        client = Client(len(early) + j - 1, f"mid-run, client 0 at test {early[0].tests}")
         late.append(client)
         tasks.append(asyncio.create_task(follow(f"{url}?after=0", soak.token, client)))
     await asyncio.gather(*tasks)
@@ -210,7 +211,7 @@ def report(checks: list[Check], fig: Figures) -> str:
             c.duplicates,
             c.disorder,
             c.differ,
-            f"{c.done_lag_ms:.0f}",
+            "stored before joining" if math.isnan(c.done_lag_ms) else f"{c.done_lag_ms:.0f}",
             f"{max(c.live_lags_ms, default=0):.0f}",
             "ok" if c.ok else f"FAIL {c.client.error}".strip(),
         ]
@@ -223,7 +224,7 @@ def report(checks: list[Check], fig: Figures) -> str:
     done_at = next((at for at, m in fig.stored if m["event"] == "done"), float("nan"))
     done_rx = sorted(at for c in checks for at, m in c.client.received if m["event"] == "done")
     done_ms = " / ".join(f"{(at - done_at) * 1000:.0f}" for at in (done_rx[0], done_rx[-1]))
-    slowest = max(checks, key=lambda c: c.done_lag_ms if c.done_lag_ms == c.done_lag_ms else -1)
+    slowest = max(checks, key=lambda c: -1 if math.isnan(c.done_lag_ms) else c.done_lag_ms)
     pooled = [lag for c in checks for lag in c.live_lags_ms]
     spread = " / ".join(f"{percentile(pooled, q):.0f}" for q in (0.5, 0.95, 1.0))
     wall = run["wall_s"] or 0
@@ -271,8 +272,7 @@ def soak(args: argparse.Namespace) -> int:
     print(machine(COMMAND + (" --quick" if args.quick else ""), load))
     failures = [c.client.index for c in checks if not c.ok]
     complete = run["status"] == "passed" and run["counts"].get("total") == args.tests
-    if errors:
-        print(f"server log errors ({len(errors)}):", *errors[:10], sep="\n")
+    print_errors(errors)
     if failures or not complete or errors:
         print(
             f"FAIL: clients with losses/disorder {failures}; run complete: {complete}; "
