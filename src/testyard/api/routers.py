@@ -29,7 +29,7 @@ API_PREFIX = "/api/v1"
 def ids_in_range(request: Request) -> None:
     """An id past what the database can hold is simply not found (not a server error)."""
     for name, value in request.path_params.items():
-        if name.endswith("id") and value.lstrip("-").isdigit() and not possible_id(int(value)):
+        if name.endswith("id") and value.lstrip("-").isdecimal() and not possible_id(int(value)):
             raise NotFound(f"{name} {value} not found")
 
 

@@ -170,3 +170,19 @@ def test_unknown_ids_everywhere_are_404(admin: Api) -> None:
     assert admin.get(f"/projects/{pid}/plans/{plid}")["case_ids"] == [cid]
     assert admin.get(f"/projects/{pid}/environments/{eid}/variables/{vid}")["value"] == "1"
     assert admin.get(f"/projects/{pid}/fixtures/{fid}")["id"] == fid
+
+
+def test_ids_in_other_digits_are_422_never_500(admin: Api) -> None:
+    # "¹".isdigit() is true but int("¹") fails: found by the fuzz test with a random seed.
+    pid = make_project(admin)["id"]
+    plid = make_plan(admin, pid)["id"]
+    for method, path in [
+        ("GET", "/projects/¹"),
+        ("DELETE", "/projects/¹"),
+        ("GET", f"/projects/{pid}/plans/²"),
+        ("GET", f"/projects/-²/plans/{plid}"),
+    ]:
+        response = admin.request(method, path)
+        assert response.status_code == 422, (method, path, response.status_code, response.text)
+        assert response.json()["error"] == "invalid", (method, path)
+    assert admin.get(f"/projects/{pid}/plans/{plid}")["id"] == plid
