@@ -46,6 +46,8 @@ class UserRef(Public):
     username: str
 
 
-PageNo = Annotated[int, Query(ge=1, description="page number, from 1")]
+#: A page number past any data, but whose offset still fits a 64-bit integer (SQL OFFSET).
+MAX_PAGE = 1_000_000_000
+PageNo = Annotated[int, Query(ge=1, le=MAX_PAGE, description="page number, from 1")]
 PerPage = Annotated[int, Query(ge=1, le=200, description="items per page")]
 Order = Annotated[str | None, Query(description="column to order by; prefix with - for descending")]

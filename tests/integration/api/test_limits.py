@@ -186,3 +186,13 @@ def test_ids_in_other_digits_are_422_never_500(admin: Api) -> None:
         assert response.status_code == 422, (method, path, response.status_code, response.text)
         assert response.json()["error"] == "invalid", (method, path)
     assert admin.get(f"/projects/{pid}/plans/{plid}")["id"] == plid
+
+
+def test_a_page_past_a_64_bit_offset_is_422_never_500(admin: Api) -> None:
+    # Found by the fuzz test with a random seed: OFFSET overflowed the database's integer.
+    pid = make_project(admin)["id"]
+    for path in ("/projects", f"/projects/{pid}/cases", f"/projects/{pid}/runs"):
+        response = admin.request("GET", path, params={"page": 10**29, "per_page": 91})
+        assert response.status_code == 422, (path, response.status_code, response.text)
+        assert response.json()["field"] == "page", path
+    assert admin.get("/projects", params={"page": 10**9})["items"] == []
