@@ -15,9 +15,7 @@ from urllib.parse import quote_plus
 
 from testyard.notifications.message import Message
 from testyard.notifications.sender import (
-    ChannelSettings,
-    check_http_url,
-    check_no_config,
+    ChatSender,
     expect_code_zero,
     post_json,
 )
@@ -34,17 +32,8 @@ def signed_url(url: str, secret: str, timestamp_ms: int) -> str:
     return f"{url}{joiner}timestamp={timestamp_ms}&sign={quote_plus(sign(secret, timestamp_ms))}"
 
 
-class DingtalkSender:
+class DingtalkSender(ChatSender):
     kind: ClassVar[str] = "dingtalk"
-
-    def __init__(self, channel: ChannelSettings, timeout: float) -> None:
-        self.channel = channel
-        self.timeout = timeout
-
-    @classmethod
-    def check(cls, channel: ChannelSettings) -> dict[str, Any]:
-        check_http_url(channel.url)
-        return check_no_config(channel)
 
     def body(self, message: Message) -> dict[str, Any]:
         return {

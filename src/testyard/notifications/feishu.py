@@ -13,9 +13,7 @@ from typing import Any, ClassVar
 
 from testyard.notifications.message import Message
 from testyard.notifications.sender import (
-    ChannelSettings,
-    check_http_url,
-    check_no_config,
+    ChatSender,
     expect_code_zero,
     post_json,
 )
@@ -30,17 +28,8 @@ def text(value: str) -> dict[str, str]:
     return {"tag": "text", "text": value}
 
 
-class FeishuSender:
+class FeishuSender(ChatSender):
     kind: ClassVar[str] = "feishu"
-
-    def __init__(self, channel: ChannelSettings, timeout: float) -> None:
-        self.channel = channel
-        self.timeout = timeout
-
-    @classmethod
-    def check(cls, channel: ChannelSettings) -> dict[str, Any]:
-        check_http_url(channel.url)
-        return check_no_config(channel)
 
     def body(self, message: Message) -> dict[str, Any]:
         paragraphs = [[text(f"{label}: {value}")] for label, value in message.lines()]

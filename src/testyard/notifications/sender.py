@@ -64,6 +64,26 @@ class Sender(Protocol):
     def send(self, message: Message) -> int: ...
 
 
+class ChatSender:
+    """What the chat kinds share: the channel and timeout they send with, and the check
+    of an http(s) URL with no other setting. A kind whose URL is its secret sets
+    ``secret_note`` (why it takes no secret); a signing kind leaves it None."""
+
+    kind: ClassVar[str]
+    secret_note: ClassVar[str | None] = None
+
+    def __init__(self, channel: ChannelSettings, timeout: float) -> None:
+        self.channel = channel
+        self.timeout = timeout
+
+    @classmethod
+    def check(cls, channel: ChannelSettings) -> dict[str, Any]:
+        check_http_url(channel.url)
+        if cls.secret_note is not None:
+            check_no_secret(channel, cls.secret_note)
+        return check_no_config(channel)
+
+
 def check_http_url(url: str) -> None:
     """A chat channel posts to an http(s) URL with a host."""
     if not url:

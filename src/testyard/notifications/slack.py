@@ -7,10 +7,7 @@ from typing import Any, ClassVar
 
 from testyard.notifications.message import Message
 from testyard.notifications.sender import (
-    ChannelSettings,
-    check_http_url,
-    check_no_config,
-    check_no_secret,
+    ChatSender,
     expect_2xx,
     post_json,
 )
@@ -28,18 +25,9 @@ def section(text: str) -> dict[str, Any]:
     return {"type": "section", "text": {"type": "mrkdwn", "text": text[:SECTION_CHARS]}}
 
 
-class SlackSender:
+class SlackSender(ChatSender):
     kind: ClassVar[str] = "slack"
-
-    def __init__(self, channel: ChannelSettings, timeout: float) -> None:
-        self.channel = channel
-        self.timeout = timeout
-
-    @classmethod
-    def check(cls, channel: ChannelSettings) -> dict[str, Any]:
-        check_http_url(channel.url)
-        check_no_secret(channel, "the webhook URL is its secret")
-        return check_no_config(channel)
+    secret_note: ClassVar[str | None] = "the webhook URL is its secret"
 
     def body(self, message: Message) -> dict[str, Any]:
         summary = "\n".join(f"*{label}:* {escape(value)}" for label, value in message.lines())

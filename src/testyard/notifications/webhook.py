@@ -15,9 +15,7 @@ from typing import Any, ClassVar
 
 from testyard.notifications.message import Message
 from testyard.notifications.sender import (
-    ChannelSettings,
-    check_http_url,
-    check_no_config,
+    ChatSender,
     encode_json,
     expect_2xx,
     post_json,
@@ -28,17 +26,8 @@ def signature(secret: str, body: bytes) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
-class WebhookSender:
+class WebhookSender(ChatSender):
     kind: ClassVar[str] = "webhook"
-
-    def __init__(self, channel: ChannelSettings, timeout: float) -> None:
-        self.channel = channel
-        self.timeout = timeout
-
-    @classmethod
-    def check(cls, channel: ChannelSettings) -> dict[str, Any]:
-        check_http_url(channel.url)
-        return check_no_config(channel)
 
     def body(self, message: Message, timestamp: int) -> dict[str, Any]:
         return {

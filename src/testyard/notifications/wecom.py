@@ -7,10 +7,7 @@ from typing import Any, ClassVar
 
 from testyard.notifications.message import Message
 from testyard.notifications.sender import (
-    ChannelSettings,
-    check_http_url,
-    check_no_config,
-    check_no_secret,
+    ChatSender,
     expect_code_zero,
     post_json,
 )
@@ -25,18 +22,9 @@ def fit(text: str, limit: int = MAX_BYTES) -> str:
     return text if len(data) <= limit else data[: limit - 3].decode(errors="ignore") + "…"
 
 
-class WecomSender:
+class WecomSender(ChatSender):
     kind: ClassVar[str] = "wecom"
-
-    def __init__(self, channel: ChannelSettings, timeout: float) -> None:
-        self.channel = channel
-        self.timeout = timeout
-
-    @classmethod
-    def check(cls, channel: ChannelSettings) -> dict[str, Any]:
-        check_http_url(channel.url)
-        check_no_secret(channel, "the key in the webhook URL is its secret")
-        return check_no_config(channel)
+    secret_note: ClassVar[str | None] = "the key in the webhook URL is its secret"
 
     def body(self, message: Message) -> dict[str, Any]:
         return {"msgtype": "markdown", "markdown": {"content": fit(message.markdown())}}
