@@ -22,15 +22,17 @@ test: setup web system-packages
 
 # Longer checks under load, not part of `make test` (bench/README.md): many WebSocket
 # clients on one big run, many API clients for a minute, memory over 100 runs, and the
-# API fuzzed with more examples and a random seed. Each runs even when one before it
-# failed; the target fails if any did. About 10 minutes on 2 cores.
+# API fuzzed with more examples and a random seed (past the tests' 120 s timeout). Each
+# runs even when one before it failed; the target fails if any did. About 10 minutes
+# on 2 cores.
 soak: setup
 	@failed=""; \
 	$(VENV)/bin/python bench/soak_websockets.py || failed="$$failed soak_websockets"; \
 	$(VENV)/bin/python bench/soak_api.py || failed="$$failed soak_api"; \
 	$(VENV)/bin/python bench/soak_memory.py || failed="$$failed soak_memory"; \
 	TESTYARD_FUZZ_EXAMPLES=100 TESTYARD_FUZZ_SEED=random \
-		$(VENV)/bin/python -m pytest tests/integration/api/test_schema_fuzz.py || failed="$$failed fuzz"; \
+		$(VENV)/bin/python -m pytest --timeout 1800 tests/integration/api/test_schema_fuzz.py \
+		|| failed="$$failed fuzz"; \
 	if [ -n "$$failed" ]; then echo "soak failed:$$failed" >&2; exit 1; fi
 
 setup: $(VENV)/.synced
