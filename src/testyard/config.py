@@ -27,6 +27,8 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    #: API requests served at once (api/concurrency.py); more wait their turn.
+    max_concurrent_requests: int = Field(default=16, ge=1, le=35)
     session_token_hours: int = Field(default=24 * 7, ge=1)
     # Login throttling: see services/login_throttle.py.
     login_max_failures: int = Field(default=5, ge=1)

@@ -11,6 +11,7 @@ from fastapi import FastAPI
 
 from testyard import __version__, crypto
 from testyard.api import errors, routers, spa
+from testyard.api.concurrency import ConcurrencyLimitMiddleware
 from testyard.api.exchange import IMPORT_MAX_BYTES
 from testyard.api.headers import SecurityHeadersMiddleware
 from testyard.api.limits import BodyLimitMiddleware
@@ -57,6 +58,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         max_bytes=settings.max_body_bytes,
         overrides={"/api/v1/projects/import": IMPORT_MAX_BYTES},
     )
+    app.add_middleware(ConcurrencyLimitMiddleware, limit=settings.max_concurrent_requests)
     app.add_middleware(SecurityHeadersMiddleware)
     routers.register(app)
     spa.install(app, settings.webui_dir or STATIC_DIR)

@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
 
 from testyard.services.errors import (
@@ -107,14 +108,13 @@ async def integrity_error(_request: Request, _exc: Exception) -> JSONResponse:
 
 
 async def database_error(_request: Request, exc: Exception) -> JSONResponse:
-    """The database could not do its part: a full disk, or a server gone for a moment.
-    Either way the request can be retried; neither is the user's mistake nor a 500."""
-    assert isinstance(exc, OperationalError)
-    if disk_full(exc):
+    """The database could not do its part: a full disk, a server gone for a moment, or
+    no free connection in time. Each can be retried; none is the user's mistake."""
+    if isinstance(exc, OperationalError) and disk_full(exc):
         log.error("the database's disk is full")
         message = "the database's disk is full: free some space, then retry"
         return JSONResponse(error_body("insufficient_storage", message), 507)
-    log.warning("database unavailable: %s", type(exc.orig).__name__)
+    log.warning("database unavailable: %s", type(getattr(exc, "orig", exc)).__name__)
     return JSONResponse(
         error_body("unavailable", "the database is unavailable; retry shortly"),
         503,
@@ -136,3 +136,4 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(HTTPException, http_error)
     app.add_exception_handler(IntegrityError, integrity_error)
     app.add_exception_handler(OperationalError, database_error)
+    app.add_exception_handler(PoolTimeout, database_error)

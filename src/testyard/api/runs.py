@@ -207,8 +207,9 @@ def create_run(
         overrides=overrides,
     )
     # After the commit: the dispatcher and the project's live lists see a stored run.
-    background.add_task(_wake, request)
+    # "queued" is told before the dispatcher is woken, so watchers see it before "running".
     background.add_task(_events(request).publish_status, project.id, status_message(run))
+    background.add_task(_wake, request)
     return RunCreated(id=run.id, status=run.status, ws_url=ws_url(run.id))
 
 
@@ -254,8 +255,8 @@ def rerun(
     settings, started by the caller. ``failed_only``: only the tests that ended failed
     or error (400 when none did)."""
     again = runs.rerun(session, run, user, failed_only=body.failed_only)
-    background.add_task(_wake, request)
     background.add_task(_events(request).publish_status, again.project_id, status_message(again))
+    background.add_task(_wake, request)
     return RunCreated(id=again.id, status=again.status, ws_url=ws_url(again.id))
 
 

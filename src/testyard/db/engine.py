@@ -9,6 +9,13 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+#: Connections per process: more than the HTTP thread pool's 40 threads (anyio's
+#: default) plus the background services, so a request never waits for a connection
+#: held by a request that waits for a thread to finish it. Smaller pools stalled the
+#: server from about 40 concurrent requests (bench/soak_api.py).
+POOL_SIZE = 20
+MAX_OVERFLOW = 40
+
 
 def make_engine(url: str, *, sqlite_busy_timeout_ms: int = 30_000) -> Engine:
     """Build the engine for ``url``.
@@ -20,11 +27,13 @@ def make_engine(url: str, *, sqlite_busy_timeout_ms: int = 30_000) -> Engine:
         engine = create_engine(
             url,
             pool_pre_ping=True,
+            pool_size=POOL_SIZE,
+            max_overflow=MAX_OVERFLOW,
             connect_args={"check_same_thread": False, "timeout": sqlite_busy_timeout_ms / 1000},
         )
         _configure_sqlite(engine, sqlite_busy_timeout_ms)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    return create_engine(url, pool_pre_ping=True, pool_size=POOL_SIZE, max_overflow=MAX_OVERFLOW)
 
 
 def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
