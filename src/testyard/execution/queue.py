@@ -4,9 +4,6 @@ than ``TESTYARD_MAX_CONCURRENT_RUNS`` run here. Checks every
 
 from __future__ import annotations
 
-import logging
-import threading
-
 from sqlalchemy.orm import Session, sessionmaker
 
 from testyard.db.engine import transaction
@@ -14,9 +11,8 @@ from testyard.events.bus import Message
 from testyard.events.publisher import RunEvents
 from testyard.events.store import run_message, status_message, store_events
 from testyard.execution.protocol import Executor
+from testyard.loops import PollingLoop
 from testyard.services import runs
-
-log = logging.getLogger(__name__)
 
 
 def dispatch_once(
@@ -42,7 +38,10 @@ def dispatch_once(
     return [run_id for run_id, *_ in claimed]
 
 
-class Dispatcher:
+class Dispatcher(PollingLoop):
+    thread_name = "dispatcher"
+    failure = "dispatching queued runs failed"
+
     def __init__(
         self,
         sessions: sessionmaker[Session],
@@ -52,33 +51,11 @@ class Dispatcher:
         limit: int,
         interval: float,
     ) -> None:
+        super().__init__(interval)
         self.sessions = sessions
         self.events = events
         self.executor = executor
         self.limit = limit
-        self.interval = interval
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._loop, name="dispatcher", daemon=True)
-        self._thread.start()
-
-    def wake(self) -> None:
-        self._wake.set()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(10)
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                dispatch_once(self.sessions, self.executor, self.limit, self.events)
-            except Exception:  # a database hiccup must not end the dispatcher
-                log.exception("dispatching queued runs failed; retrying")
-            self._wake.wait(self.interval)
-            self._wake.clear()
+    def run_once(self) -> list[int]:
+        return dispatch_once(self.sessions, self.executor, self.limit, self.events)

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from testyard.config import Settings
 from testyard.db.engine import transaction
 from testyard.db.models import Channel, Delivery, DeliveryAttempt
+from testyard.loops import PollingLoop
 from testyard.notifications.factory import make_sender
 from testyard.notifications.message import Message
 from testyard.notifications.sender import ChannelSettings, SendError
@@ -189,34 +190,24 @@ def _record(
         return delivery.status
 
 
-class DeliveryService:
+class DeliveryService(PollingLoop):
     """Claims due deliveries while it has free slots and sends each on a pool thread."""
 
+    thread_name = "notifications"
+    failure = "looking for notifications to send failed"
+
     def __init__(self, sessions: sessionmaker[Session], settings: Settings) -> None:
+        super().__init__(settings.notify_interval_s)
         self.sessions = sessions
         self.policy = Policy.of(settings)
-        self.interval = settings.notify_interval_s
         self.slots = settings.notify_concurrency
         self._pool = ThreadPoolExecutor(self.slots, thread_name_prefix="notify")
         self._busy: set[int] = set()
         self._lock = threading.Lock()
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._loop, name="notifications", daemon=True)
-        self._thread.start()
-
-    def wake(self) -> None:
-        self._wake.set()
 
     def stop(self) -> None:
         """Stop claiming; wait for the attempts under way (each ends by its timeout)."""
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(10)
+        super().stop()
         self._pool.shutdown(wait=True, cancel_futures=True)
 
     def run_once(self) -> list[int]:
@@ -240,12 +231,3 @@ class DeliveryService:
             with self._lock:
                 self._busy.discard(delivery_id)
             self._wake.set()  # a slot is free
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.run_once()
-            except Exception:  # a database hiccup must not end the service
-                log.exception("looking for notifications to send failed; retrying")
-            self._wake.wait(self.interval)
-            self._wake.clear()
