@@ -288,6 +288,9 @@ class Run(Base):
     error: Mapped[str | None] = mapped_column(Text, default=None)
     #: The seq of the run's latest stored event (the row is locked to allocate one).
     last_seq: Mapped[int] = mapped_column(Integer, default=0)
+    #: Which executor ran it: ``local`` (a server process) or ``celery`` (shards on
+    #: workers); a restarted server interrupts only its own.
+    executor: Mapped[str] = mapped_column(String(16), default="local", server_default="local")
 
     triggered_by: Mapped[User | None] = relationship(lazy="joined")
 
@@ -320,6 +323,8 @@ class RunResult(Base):
     stdout: Mapped[str] = mapped_column(Text, default="")
     stderr: Mapped[str] = mapped_column(Text, default="")
     log: Mapped[str] = mapped_column(Text, default="")
+    #: CPU seconds the test's own process spent (wall time minus this is waiting).
+    cpu_s: Mapped[float | None] = mapped_column(Float, default=None)
 
 
 class RunEvent(Base):
@@ -481,3 +486,61 @@ class LoginFailure(Base):
     failures: Mapped[int] = mapped_column(Integer, default=0)
     first_at: Mapped[datetime] = mapped_column(default=utcnow)
     locked_until: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class RunShard(Base):
+    """One part of a run under the celery executor: some of its case files (or node
+    ids), run by one worker. A redelivered shard runs again under the same index."""
+
+    __tablename__ = "run_shards"
+    __table_args__ = (UniqueConstraint("run_id", "index"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), index=True)
+    index: Mapped[int] = mapped_column(Integer)
+    paths: Mapped[list[str]] = mapped_column(JSON, default=list)
+    nodeids: Mapped[list[str] | None] = mapped_column(JSON, default=None)
+    expected_s: Mapped[float] = mapped_column(Float, default=0.0)
+    #: queued, running or done.
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    worker: Mapped[str | None] = mapped_column(String(200), default=None)
+    deliveries: Mapped[int] = mapped_column(Integer, default=0)
+    started_at: Mapped[datetime | None] = mapped_column(default=None)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(default=None)
+    finished_at: Mapped[datetime | None] = mapped_column(default=None)
+    #: The shard's own outcome (outcome.decide on its exit and results), and why.
+    outcome: Mapped[str | None] = mapped_column(String(16), default=None)
+    exit_code: Mapped[int | None] = mapped_column(Integer, default=None)
+    collected: Mapped[int | None] = mapped_column(Integer, default=None)
+    error: Mapped[str | None] = mapped_column(Text, default=None)
+
+
+class Worker(Base):
+    """A ``testyard worker`` process, as its last heartbeat described it."""
+
+    __tablename__ = "workers"
+
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    host: Mapped[str] = mapped_column(String(200))
+    pid: Mapped[int] = mapped_column(Integer)
+    slots: Mapped[int] = mapped_column(Integer)
+    version: Mapped[str] = mapped_column(String(32), default="")
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    heartbeat_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: The shard it runs now, if any.
+    run_id: Mapped[int | None] = mapped_column(Integer, default=None)
+    shard_index: Mapped[int | None] = mapped_column(Integer, default=None)
+    stopped: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class RunFile(Base):
+    """A file a worker kept for a run (a shard's console log, its junit.xml): workers
+    may be other machines, so these travel through the database."""
+
+    __tablename__ = "run_files"
+
+    run_id: Mapped[int] = mapped_column(
+        ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True
+    )
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
