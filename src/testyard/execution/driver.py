@@ -55,28 +55,41 @@ class RunSpec:
     nodeids: list[str] | None
 
 
-def load_spec(ctx: ExecutionContext, run_id: int) -> RunSpec:
+def load_spec(
+    ctx: ExecutionContext,
+    run_id: int,
+    *,
+    only_paths: list[str] | None = None,
+    only_nodeids: list[str] | None = None,
+) -> RunSpec:
+    """The run as the driver needs it; a shard (``only_paths``, and ``only_nodeids``
+    for a re-run of some node ids) sees only its own case files."""
     with transaction(ctx.sessions) as session:
         run = runs.get_run(session, run_id)
-        durations = _recorded_durations(session, run.case_ids)
-        complete = {d[0] for d in durations} >= set(run.case_ids)
-        nodeids: list[str] | None = run.snapshot.get("nodeids")
+        snapshot = run.snapshot
+        case_ids = run.case_ids
+        nodeids: list[str] | None = snapshot.get("nodeids")
+        if only_paths is not None:
+            kept = [c for c in snapshot["cases"] if c["path"] in set(only_paths)]
+            snapshot = {**snapshot, "cases": kept}
+            case_ids = [c["id"] for c in kept]
+            nodeids = only_nodeids
+        durations = _recorded_durations(session, case_ids)
+        complete = {d[0] for d in durations} >= set(case_ids)
         if nodeids is not None:
             wanted = set(nodeids)
             durations = [d for d in durations if d[1] in wanted]
             complete = {d[1] for d in durations} >= wanted
         return RunSpec(
             id=run.id,
-            snapshot=run.snapshot,
+            snapshot=snapshot,
             workers=run.workers,
             dist=run.dist,
             retries=run.retries,
             timeout_s=run.timeout_s,
             test_timeout_s=run.test_timeout_s,
             recorded_s=sum(d[2] for d in durations) if complete and durations else None,
-            known_tests=len(nodeids)
-            if nodeids is not None
-            else max(len(durations), len(run.case_ids)),
+            known_tests=len(nodeids) if nodeids is not None else max(len(durations), len(case_ids)),
             nodeids=nodeids,
         )
 
@@ -129,6 +142,8 @@ class RunDriver:
         self.stopped: str | None = None
         self.sink: ResultSink | None = None
         self.log_lines = LineBuffer()
+        #: The cores ``workers: auto`` counts (a worker's ``--slots``; else this machine's).
+        self.cpus: int | None = None
 
     def execute(self) -> None:
         try:
@@ -146,8 +161,11 @@ class RunDriver:
             shutil.rmtree(self.workspace, ignore_errors=True)
             self.workspace = None
 
+    def _load_spec(self) -> RunSpec:
+        return load_spec(self.ctx, self.run_id)
+
     def _execute(self) -> None:
-        spec = load_spec(self.ctx, self.run_id)
+        spec = self._load_spec()
         work = self.settings.resolved_work_dir
         try:
             requirements = parse_requirements(spec.snapshot.get("requirements", ""))
@@ -195,7 +213,7 @@ class RunDriver:
     ) -> tuple[Popen[bytes], ResultSink, Path]:
         assert self.workspace is not None
         workers = command.resolve_workers(
-            spec.workers, tests=spec.known_tests, recorded_s=spec.recorded_s
+            spec.workers, tests=spec.known_tests, recorded_s=spec.recorded_s, cpus=self.cpus
         )
         plan = command.Plan(
             workers=workers,
@@ -242,7 +260,7 @@ class RunDriver:
         finally:
             os.close(write_fd)
         case_paths = {c["path"]: c["id"] for c in spec.snapshot["cases"]}
-        sink = ResultSink(self.ctx.sessions, spec.id, case_paths, self.ctx.events)
+        sink = self._make_sink(spec, case_paths)
         self.sink = sink
         log_path = self._artifacts() / "log.txt"
         with log_path.open("w", encoding="utf-8") as log_file:
@@ -263,6 +281,9 @@ class RunDriver:
             output.join()
             process.stdout.close()
         return process, sink, log_path
+
+    def _make_sink(self, spec: RunSpec, case_paths: dict[str, int]) -> ResultSink:
+        return ResultSink(self.ctx.sessions, spec.id, case_paths, self.ctx.events)
 
     def _pump_events(
         self, read_fd: int, sink: ResultSink, process: Popen[bytes], spec: RunSpec
@@ -299,6 +320,8 @@ class RunDriver:
                     next_check = now + STATUS_CHECK_S
                     if self.stop.is_set() or self._cancelled_elsewhere():
                         self._kill(process, self.stop.reason if self.stop.is_set() else "cancelled")
+                    else:
+                        self._alive()
         finally:
             os.close(read_fd)
             sink.flush()
@@ -312,6 +335,9 @@ class RunDriver:
         """A cancel made by another server process shows only in the database."""
         with transaction(self.ctx.sessions) as session:
             return runs.get_run(session, self.run_id).status == "cancelled"
+
+    def _alive(self) -> None:
+        """Called about once a second while the tests run (a shard's heartbeat)."""
 
     def _artifacts(self) -> Path:
         directory = self.settings.artifacts_dir / str(self.run_id)
