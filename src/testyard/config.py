@@ -68,6 +68,19 @@ class Settings(BaseSettings):
     run_timeout_s: int = Field(default=6 * 3600, ge=1)
     dispatch_interval_s: float = Field(default=0.5, gt=0)
 
+    # Scale-out (TESTYARD_EXECUTOR=celery): see docs/architecture.md, "Celery workers".
+    #: The Celery broker; TESTYARD_REDIS_URL unless set.
+    celery_broker_url: str | None = None
+    celery_queue: str = "testyard"
+    #: How long a shard's message may stay unacknowledged before the broker hands it
+    #: to another worker: must exceed the longest run (run_timeout_s + 10 min unless set).
+    celery_visibility_timeout_s: int | None = Field(default=None, ge=1)
+    #: How often a worker looks for messages whose worker died (visibility timeout passed).
+    celery_restore_interval_s: float = Field(default=10.0, gt=0)
+    #: Workers and their shards report every this many seconds; three missed reports
+    #: and they count as gone. Use the same value on the server and the workers.
+    worker_heartbeat_s: float = Field(default=5.0, gt=0)
+
     # Notifications: see docs/architecture.md, "Notifications".
     #: Where users reach this server: the links in notifications start with it.
     public_url: str = "http://127.0.0.1:8000"
@@ -94,6 +107,20 @@ class Settings(BaseSettings):
         if self.work_dir is not None:
             return self.work_dir.resolve()
         return Path(tempfile.gettempdir()) / f"testyard-work-{os.getuid()}"
+
+    @property
+    def broker_url(self) -> str:
+        url = self.celery_broker_url or self.redis_url
+        if not url:
+            raise ValueError(
+                "the celery executor needs a broker: set TESTYARD_REDIS_URL "
+                "(or TESTYARD_CELERY_BROKER_URL)"
+            )
+        return url
+
+    @property
+    def visibility_timeout_s(self) -> int:
+        return self.celery_visibility_timeout_s or self.run_timeout_s + 600
 
     @property
     def artifacts_dir(self) -> Path:
