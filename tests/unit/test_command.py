@@ -18,6 +18,7 @@ from testyard.execution.command import (
 @pytest.mark.parametrize(
     ("requested", "tests", "recorded", "cpus", "expected"),
     [
+        ("auto", 200, 60.0, 2, 2),  # busy or unmeasured tests: one worker per core
         ("auto", 200, 0.5, 2, 0),  # little recorded time: one process is faster
         ("auto", 200, None, 2, 2),  # unknown durations: one per core
         ("auto", 1, None, 8, 0),  # one test never gets xdist
@@ -33,17 +34,76 @@ def test_resolve_workers(
 
 
 @pytest.mark.parametrize(
-    ("requested", "workers", "expected"),
+    ("share", "tests", "cpus", "expected"),
     [
-        ("auto", 2, "load"),
-        ("each", 2, "each"),
-        ("duration", 2, "worksteal"),
-        ("load", 0, None),
-        ("no", 4, None),
+        (0.9, 200, 2, 2),  # CPU-bound: one per core
+        (0.5, 200, 2, 2),  # half waiting is not "mostly"
+        (0.4, 200, 2, 5),  # cores / share, rounded up
+        (0.25, 200, 2, 8),
+        (0.01, 200, 2, 8),  # mostly sleeping: capped at 4 per core
+        (0.0, 200, 2, 8),  # no CPU at all measured
+        (0.01, 6, 2, 6),  # never more workers than tests
     ],
 )
-def test_resolve_dist(requested: str, workers: int, expected: str | None) -> None:
-    assert resolve_dist(requested, workers) == expected
+def test_auto_workers_exceed_the_cores_when_the_tests_mostly_wait(
+    share: float, tests: int, cpus: int, expected: int
+) -> None:
+    got = resolve_workers("auto", tests=tests, recorded_s=60.0, cpus=cpus, cpu_share=share)
+    assert got == expected
+
+
+def test_auto_workers_stay_serial_for_little_recorded_time_however_much_they_wait() -> None:
+    assert resolve_workers("auto", tests=200, recorded_s=1.0, cpus=2, cpu_share=0.01) == 0
+    assert resolve_workers("3", tests=200, recorded_s=60.0, cpus=2, cpu_share=0.01) == 3
+
+
+@pytest.mark.parametrize(
+    ("requested", "workers", "has_durations", "expected"),
+    [
+        ("auto", 2, False, "load"),  # no history yet
+        ("auto", 2, True, "duration"),  # history: the longest tests first
+        ("auto", 0, True, None),
+        ("each", 2, True, "each"),  # an explicit xdist mode is obeyed
+        ("duration", 2, False, "duration"),
+        ("load", 0, False, None),
+        ("no", 4, True, None),
+    ],
+)
+def test_resolve_dist(
+    requested: str, workers: int, has_durations: bool, expected: str | None
+) -> None:
+    assert resolve_dist(requested, workers, has_durations=has_durations) == expected
+
+
+def test_argv_duration_is_load_with_testyards_scheduler_and_the_durations_file() -> None:
+    argv = pytest_argv(
+        Path("/env/bin/python"),
+        Plan(workers=4, dist="duration", retries=0, test_timeout_s=30),
+        events_path="/dev/fd/9",
+        junit_path=Path("/w/j.xml"),
+        order_path=Path("/w/o.json"),
+        paths=["tests/test_a.py"],
+        durations_path=Path("/w/.testyard/durations.json"),
+    )
+    n = argv.index("-n")
+    assert argv[n : n + 4] == ["-n", "4", "--dist", "load"]
+    plugin = argv.index("testyard.pytest_plugin.duration")
+    assert argv[plugin - 1] == "-p"
+    assert "--testyard-durations=/w/.testyard/durations.json" in argv
+    assert argv.index("--") > plugin
+
+
+def test_argv_other_modes_do_not_load_the_duration_scheduler() -> None:
+    argv = pytest_argv(
+        Path("/env/bin/python"),
+        Plan(workers=4, dist="worksteal", retries=0, test_timeout_s=30),
+        events_path="/dev/fd/9",
+        junit_path=Path("/w/j.xml"),
+        order_path=Path("/w/o.json"),
+        paths=["tests/test_a.py"],
+    )
+    assert argv[argv.index("--dist") + 1] == "worksteal"
+    assert "testyard.pytest_plugin.duration" not in argv
 
 
 def test_collection_roots_are_distinct_top_level_entries_in_first_use_order() -> None:

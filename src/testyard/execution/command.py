@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
+#: testyard's own mode: xdist's ``load`` with the scheduler of ``pytest_plugin/duration.py``.
+DURATION = "duration"
 XDIST_MODES = frozenset({"load", "loadscope", "loadfile", "loadgroup", "worksteal", "each"})
 #: Below this much recorded test time, starting xdist workers costs more than it saves.
 SERIAL_BELOW_S = 2.0
@@ -22,31 +25,53 @@ class Plan:
     test_timeout_s: int
 
 
+#: Below this share of CPU time in the recorded durations, tests mostly wait (sleep,
+#: I/O) and ``workers: auto`` starts more workers than cores.
+WAITING_BELOW = 0.5
+#: ``workers: auto`` never starts more than this many workers per core.
+MAX_PER_CORE = 4
+
+
 def resolve_workers(
-    requested: str, *, tests: int, recorded_s: float | None, cpus: int | None = None
+    requested: str,
+    *,
+    tests: int,
+    recorded_s: float | None,
+    cpus: int | None = None,
+    cpu_share: float | None = None,
 ) -> int:
     """``auto``: one worker per core, never more than tests, none at all when the
-    recorded durations add up to little (one process is then faster)."""
+    recorded durations add up to little (one process is then faster).
+
+    ``cpu_share`` is the recorded CPU seconds over the recorded durations of the same
+    tests: below `WAITING_BELOW` the tests mostly wait, so each core can keep
+    ``1 / cpu_share`` of them busy (at most `MAX_PER_CORE`).
+    """
     if requested != "auto":
         return max(0, int(requested))
     if recorded_s is not None and recorded_s < SERIAL_BELOW_S:
         return 0
     if tests <= 1:
         return 0
-    return max(1, min(cpus or os.cpu_count() or 1, tests))
+    cores = cpus or os.cpu_count() or 1
+    wanted = cores
+    if cpu_share is not None and cpu_share < WAITING_BELOW:
+        wanted = min(MAX_PER_CORE * cores, math.ceil(cores / max(cpu_share, 1e-9)))
+    return max(1, min(wanted, tests))
 
 
-def resolve_dist(requested: str, workers: int) -> str | None:
-    """The xdist mode, or None when the run is serial.
+def resolve_dist(requested: str, workers: int, *, has_durations: bool = False) -> str | None:
+    """The distribution mode, or None when the run is serial.
 
-    ``auto`` is ``load``; ``duration`` (the duration-balanced scheduler) is not built
-    yet and runs as ``worksteal``, the closest xdist mode.
+    ``auto`` is ``duration`` (the longest tests first, see
+    ``pytest_plugin/duration.py``) once some of the run's tests have a recorded
+    duration, else xdist's ``load``.
     """
     if workers == 0 or requested == "no":
         return None
-    if requested in XDIST_MODES:
+    if requested in XDIST_MODES or requested == DURATION:
         return requested
-    return "worksteal" if requested == "duration" else "load"
+    return DURATION if has_durations else "load"
 
 
 def collection_roots(paths: list[str]) -> list[str]:
@@ -65,11 +90,13 @@ def pytest_argv(
     paths: list[str],
     nodeids_path: Path | None = None,
     allure_dir: Path | None = None,
+    durations_path: Path | None = None,
 ) -> list[str]:
     """The pytest command. pytest collects the roots of ``paths``; with
     ``nodeids_path`` (a file of node ids, one a line, read by pytest as ``@FILE``) it
     runs exactly those node ids instead, however many there are. allure-pytest writes
-    its results to ``allure_dir``; without one it is not even loaded."""
+    its results to ``allure_dir``; without one it is not even loaded. The ``duration``
+    mode reads the recorded durations from ``durations_path`` (JSON {node id: s})."""
     argv = [str(python), "-m", "pytest"]
     # The helpers first: the events plugin imports the ``testyard`` package, which must
     # already be registered (and assertion-rewritten) as a plugin by then.
@@ -79,7 +106,10 @@ def pytest_argv(
     argv += [f"--junitxml={junit_path}", "-o", "junit_family=xunit2"]
     argv += ["-ra", "--color=no", f"--timeout={plan.test_timeout_s}"]
     argv += [f"--alluredir={allure_dir}"] if allure_dir else ["-p", "no:allure_pytest"]
-    if plan.workers > 0 and plan.dist is not None:
+    if plan.workers > 0 and plan.dist == DURATION:
+        argv += ["-n", str(plan.workers), "--dist", "load", "-p", "testyard.pytest_plugin.duration"]
+        argv += [f"--testyard-durations={durations_path}"] if durations_path else []
+    elif plan.workers > 0 and plan.dist is not None:
         argv += ["-n", str(plan.workers), "--dist", plan.dist]
     else:
         argv += ["-p", "no:xdist"]

@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from subprocess import Popen
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import select as sql_select
 
@@ -53,6 +53,10 @@ class RunSpec:
     known_tests: int
     #: Only these node ids run (a re-run of the failed ones), or all of the cases'.
     nodeids: list[str] | None
+    #: The last recorded duration of each of the run's tests that has one (node id → s).
+    durations: dict[str, float]
+    #: Recorded CPU seconds over recorded seconds of those tests (None: none measured).
+    cpu_share: float | None
 
 
 def load_spec(
@@ -91,23 +95,44 @@ def load_spec(
             recorded_s=sum(d[2] for d in durations) if complete and durations else None,
             known_tests=len(nodeids) if nodeids is not None else max(len(durations), len(case_ids)),
             nodeids=nodeids,
+            durations={d.nodeid: d.duration_s for d in durations},
+            cpu_share=cpu_share(durations),
         )
 
 
-def _recorded_durations(session: Any, case_ids: list[int]) -> list[tuple[int, str, float]]:
-    """The last recorded duration of each test of these cases: (case, node id, s)."""
+class Recorded(NamedTuple):
+    """The latest final result of one test, as far as scheduling cares."""
+
+    case_id: int
+    nodeid: str
+    duration_s: float
+    cpu_s: float | None
+
+
+def _recorded_durations(session: Any, case_ids: list[int]) -> list[Recorded]:
+    """The last recorded duration (and CPU time) of each test of these cases."""
     if not case_ids:
         return []
     rows = session.execute(
-        sql_select(RunResult.case_id, RunResult.nodeid, RunResult.duration_s)
+        sql_select(RunResult.case_id, RunResult.nodeid, RunResult.duration_s, RunResult.cpu_s)
         .where(RunResult.case_id.in_(case_ids), RunResult.final.is_(True))
         .order_by(RunResult.id.desc())
         .limit(20_000)
     ).all()
-    latest: dict[str, tuple[int, str, float]] = {}
-    for case_id, nodeid, duration in rows:
-        latest.setdefault(nodeid, (case_id, nodeid, duration))
+    latest: dict[str, Recorded] = {}
+    for row in rows:
+        latest.setdefault(row.nodeid, Recorded(*row))
     return list(latest.values())
+
+
+def cpu_share(recorded: list[Recorded]) -> float | None:
+    """CPU seconds over wall seconds of the tests whose CPU time was measured: well
+    under 1 when they mostly wait (sleep, I/O)."""
+    measured = [r for r in recorded if r.cpu_s is not None]
+    wall = sum(r.duration_s for r in measured)
+    if not measured or wall <= 0:
+        return None
+    return sum(r.cpu_s or 0.0 for r in measured) / wall
 
 
 class LineBuffer:
@@ -213,11 +238,15 @@ class RunDriver:
     ) -> tuple[Popen[bytes], ResultSink, Path]:
         assert self.workspace is not None
         workers = command.resolve_workers(
-            spec.workers, tests=spec.known_tests, recorded_s=spec.recorded_s, cpus=self.cpus
+            spec.workers,
+            tests=spec.known_tests,
+            recorded_s=spec.recorded_s,
+            cpus=self.cpus,
+            cpu_share=spec.cpu_share,
         )
         plan = command.Plan(
             workers=workers,
-            dist=command.resolve_dist(spec.dist, workers),
+            dist=command.resolve_dist(spec.dist, workers, has_durations=bool(spec.durations)),
             retries=spec.retries,
             test_timeout_s=spec.test_timeout_s or self.settings.test_timeout_s,
         )
@@ -225,7 +254,10 @@ class RunDriver:
         paths = [c["path"] for c in spec.snapshot["cases"]]
         order = self.workspace / ".testyard" / "order.json"
         order.write_text(json.dumps(paths))
-        nodeids_path = allure_dir = None
+        nodeids_path = allure_dir = durations_path = None
+        if plan.dist == command.DURATION:
+            durations_path = self.workspace / ".testyard" / "durations.json"
+            durations_path.write_text(json.dumps(spec.durations))
         if spec.snapshot.get("allure"):
             allure_dir = self.workspace / artifacts.ALLURE_SOURCE
         if spec.nodeids is not None:
@@ -240,6 +272,7 @@ class RunDriver:
             paths=paths,
             nodeids_path=nodeids_path,
             allure_dir=allure_dir,
+            durations_path=durations_path,
         )
         limits = Limits(
             self.settings.run_memory_mb, self.settings.run_cpu_s, self.settings.run_open_files

@@ -27,6 +27,10 @@ def _when(ts: Any) -> datetime | None:
     return datetime.fromtimestamp(float(ts), UTC) if isinstance(ts, int | float) else None
 
 
+def _seconds(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) else None
+
+
 class ResultSink:
     """Receives the events of one run, in order, from the driver's reader thread.
 
@@ -116,6 +120,7 @@ class ResultSink:
             "final": final,
             "flaky": final and attempt > 1 and outcome in ("passed", "xfailed"),
             "duration_s": float(event.get("duration_s") or 0.0),
+            "cpu_s": _seconds(event.get("cpu_s")),
             "started_at": _when(event.get("start")),
             "finished_at": _when(event.get("stop")),
         }

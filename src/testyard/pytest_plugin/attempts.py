@@ -87,6 +87,7 @@ class Attempt:
             "rerun": self.is_rerun,
             "worker": self.worker,
             "duration_s": sum(report.duration for report in self.reports),
+            "cpu_s": self._cpu_s(),
             "start": min(getattr(r, "start", 0.0) or 0.0 for r in self.reports),
             "stop": max(getattr(r, "stop", 0.0) or 0.0 for r in self.reports),
             "location": list(first.location),
@@ -94,6 +95,12 @@ class Attempt:
             "longrepr": self._longrepr(outcome, decider),
             **self._captured(),
         }
+
+    def _cpu_s(self) -> float | None:
+        """The latest phase's CPU clock: setup to the end of the attempt."""
+        seconds = [getattr(r, "cpu_s", None) for r in self.reports]
+        known = [s for s in seconds if isinstance(s, int | float)]
+        return max(known) if known else None
 
     def _message(self, outcome: str, decider: pytest.TestReport) -> str:
         if outcome in ("skipped", "pending"):

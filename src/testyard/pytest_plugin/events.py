@@ -13,7 +13,8 @@ inherited from the parent. Every event is one JSON object on one line with ``eve
                    failed, error, skipped, xfailed, xpassed, pending), ``when``,
                    ``attempt`` (1-based), ``rerun`` (true for an attempt that
                    pytest-rerunfailures retried), ``worker`` ("gw0", or "main"),
-                   ``duration_s``, ``start``, ``stop``, ``location`` [file, line, domain],
+                   ``duration_s``, ``cpu_s`` (CPU seconds of the process that ran it,
+                   setup to teardown), ``start``, ``stop``, ``location`` [file, line, domain],
                    ``message``, ``longrepr``, ``stdout``, ``stderr``, ``log``
 ``session_finish`` ``exitstatus``, ``counts`` {outcome: n} of final attempts,
                    ``reruns``, ``collect_errors``
@@ -26,6 +27,7 @@ every report a worker sends, so workers stay silent.
 from __future__ import annotations
 
 import os
+import time
 import traceback
 from collections import Counter
 from collections.abc import Generator, Sequence
@@ -43,6 +45,7 @@ OPTION = "--testyard-events"
 #: and must not write to PATH (``/dev/fd/N`` means another file in a worker).
 CONTROLLER_PID_ENV = "TESTYARD_EVENTS_CONTROLLER_PID"
 reporter_key = pytest.StashKey["EventsReporter"]()
+cpu_start_key = pytest.StashKey[float]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -127,6 +130,28 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         config.pluginmanager.unregister(reporter)
         reporter.stream.close()
         os.environ.pop(CONTROLLER_PID_ENV, None)
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> Generator[None, None, None]:
+    """Start the test's CPU clock, in the process that runs it (an xdist worker, or
+    the only one): each attempt starts with its setup."""
+    if item.config.option.testyard_events:
+        item.stash[cpu_start_key] = time.process_time()
+    return (yield)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """Each phase's report carries the CPU seconds used since setup began (``cpu_s``):
+    plain attributes of a report cross from xdist workers to the controller."""
+    report = yield
+    start = item.stash.get(cpu_start_key, None)
+    if start is not None:
+        report.cpu_s = time.process_time() - start  # type: ignore[attr-defined]
+    return report
 
 
 def worker_count(config: pytest.Config) -> int:
