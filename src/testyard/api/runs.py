@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, BackgroundTasks, Depends, Query, Request, status
@@ -15,6 +16,7 @@ from testyard.api.schemas import Page, PageNo, PerPage, Public, UserRef
 from testyard.db.models import Project, Run
 from testyard.events.publisher import RunEvents
 from testyard.events.store import done_message, status_message, store_events
+from testyard.execution import shard_files, shards
 from testyard.execution.ingest import final_counts
 from testyard.reports import html
 from testyard.services import pages, results, runs
@@ -87,6 +89,7 @@ class RunPublic(Public):
     counts: dict[str, int]
     exit_code: int | None
     error: str | None
+    executor: str = Field(description="local (this server) or celery (shards on workers)")
     last_seq: int = Field(
         description="the seq of the run's latest stored event: follow its socket after it"
     )
@@ -113,8 +116,27 @@ class ArtifactPublic(BaseModel):
     )
 
 
+class ShardPublic(Public):
+    index: int
+    status: str = Field(description="pending, queued, running or done")
+    paths: list[str] = Field(description="the case files it runs")
+    expected_s: float = Field(description="recorded seconds of its tests (what it was balanced by)")
+    worker: str | None
+    deliveries: int = Field(description="how often a worker took it (2+: its worker died)")
+    started_at: datetime | None
+    finished_at: datetime | None
+    outcome: str | None
+    collected: int | None
+
+
 class RunDetail(RunPublic):
     artifacts: list[ArtifactPublic] = Field(default_factory=list)
+    shards: list[ShardPublic] = Field(
+        default_factory=list, description="the run's parts on workers (celery executor)"
+    )
+    waiting: str | None = Field(
+        default=None, description="why the run makes no progress now (no live worker)"
+    )
 
 
 class ResultPublic(Public):
@@ -127,6 +149,9 @@ class ResultPublic(Public):
     final: bool
     flaky: bool
     duration_s: float
+    cpu_s: float | None = Field(
+        default=None, description="CPU seconds of the process that ran it (None: not measured)"
+    )
     started_at: datetime | None
     finished_at: datetime | None
     message: str
@@ -261,9 +286,10 @@ def rerun(
 
 
 @router.get("/runs/{rid}")
-def get_run(run: RunViewer, settings: SettingsDep) -> RunDetail:
-    """One run: its status, settings, counts, timing and downloadable artifacts."""
-    folder = settings.artifacts_dir / str(run.id)
+def get_run(run: RunViewer, session: SessionDep, settings: SettingsDep) -> RunDetail:
+    """One run: its status, settings, counts, timing and downloadable artifacts; under
+    the celery executor, its shards and whether it waits for a worker."""
+    folder = _artifacts_folder(session, settings, run)
     artifacts = []
     if run.status != "queued":
         artifacts.append(
@@ -276,7 +302,18 @@ def get_run(run: RunViewer, settings: SettingsDep) -> RunDetail:
             artifacts.append(ArtifactPublic(name=name, filename=path.name, size_bytes=size))
     detail = RunDetail.model_validate(run)
     detail.artifacts = artifacts
+    if run.executor == "celery":
+        detail.shards = [ShardPublic.model_validate(s) for s in shards.shards_of(session, run.id)]
+        detail.waiting = shards.waiting_reason(session, run, settings.worker_heartbeat_s)
     return detail
+
+
+def _artifacts_folder(session: SessionDep, settings: SettingsDep, run: Run) -> Path:
+    """The run's artifacts; a finished sharded run's are joined from its shards' first."""
+    folder = settings.artifacts_dir / str(run.id)
+    if run.executor == "celery" and run.status in runs.FINISHED:
+        shard_files.materialize(session, run.id, folder)
+    return folder
 
 
 @router.get("/runs/{rid}/results")
@@ -366,11 +403,13 @@ def get_report(
 
 
 @router.get("/runs/{rid}/artifacts/{name}")
-def get_artifact(run: RunViewer, name: str, settings: SettingsDep) -> FileResponse:
+def get_artifact(
+    run: RunViewer, name: str, session: SessionDep, settings: SettingsDep
+) -> FileResponse:
     """Download a stored artifact: ``log`` (the console output), ``junit.xml``, or
     ``allure.zip`` (the Allure results, when the project records them)."""
     filename = ARTIFACTS.get(name)
-    path = settings.artifacts_dir / str(run.id) / filename if filename else None
+    path = _artifacts_folder(session, settings, run) / filename if filename else None
     if filename is None or path is None or not path.is_file():
         raise NotFound(f"run {run.id} has no artifact {name!r}", field="name")
     media = MEDIA_TYPES.get(filename, "text/plain; charset=utf-8")
