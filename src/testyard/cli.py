@@ -234,6 +234,33 @@ def scheduler() -> None:
 
 
 @app.command()
+def worker(
+    slots: Annotated[
+        int | None, typer.Option(help="pytest-xdist processes per shard (default: CPU count)")
+    ] = None,
+    name: Annotated[str | None, typer.Option(help="this worker's name (default: host-pid)")] = None,
+    concurrency: Annotated[int, typer.Option(min=1, help="shards run at once")] = 1,
+) -> None:
+    """Run shards of runs on this machine for a server with TESTYARD_EXECUTOR=celery.
+    Needs the server's database, Redis and secret key (TESTYARD_DATABASE_URL,
+    TESTYARD_REDIS_URL, TESTYARD_SECRET_KEY)."""
+    from testyard import crypto
+    from testyard.execution.worker import run_worker
+
+    settings = Settings()
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    if not settings.redis_url:
+        raise typer.BadParameter("set TESTYARD_REDIS_URL: workers take shards from Redis")
+    if settings.database_url is None:
+        raise typer.BadParameter("set TESTYARD_DATABASE_URL to the server's database")
+    crypto.configure(settings)
+    redact_tokens()
+    run_worker(settings, name=name, slots=slots, concurrency=concurrency)
+
+
+@app.command()
 def purge(
     older_than: Annotated[str, typer.Option(help="age of the runs to delete, e.g. 30d or 12h")],
 ) -> None:

@@ -23,6 +23,7 @@ from testyard.events.publisher import RunEvents
 from testyard.execution.context import ExecutionContext
 from testyard.execution.fixture_plan import provided_fixtures
 from testyard.execution.local import LocalExecutor
+from testyard.execution.protocol import Executor
 from testyard.execution.queue import Dispatcher
 from testyard.notifications.delivery import DeliveryService
 from testyard.scheduling.service import SchedulerService
@@ -83,7 +84,9 @@ def start(app: FastAPI, settings: Settings, *, migrate: bool) -> None:
         log.warning("created user 'admin' with password: %s", generated)
     app.state.bus = make_bus(settings.redis_url)
     app.state.events = RunEvents(app.state.bus)
-    if settings.executor == "local":
+    if settings.executor == "celery":
+        start_celery_execution(app, settings)
+    else:
         start_local_execution(app, settings)
     if settings.scheduler:
         start_scheduler(app, settings)
@@ -126,6 +129,20 @@ def start_local_execution(app: FastAPI, settings: Settings) -> None:
         settings=settings, sessions=app.state.sessions, events=app.state.events
     )
     executor = LocalExecutor(context)
+    executor.on_done = _dispatch(app, settings, executor).wake
+
+
+def start_celery_execution(app: FastAPI, settings: Settings) -> None:
+    """Hand queued runs to ``testyard worker`` processes. Runs the workers were running
+    when this server stopped go on: nothing to recover."""
+    from testyard.execution.celery_executor import CeleryExecutor  # Celery only when used
+
+    executor = CeleryExecutor(app.state.sessions, app.state.events, settings)
+    executor.start()
+    _dispatch(app, settings, executor)
+
+
+def _dispatch(app: FastAPI, settings: Settings, executor: Executor) -> Dispatcher:
     dispatcher = Dispatcher(
         app.state.sessions,
         executor,
@@ -133,9 +150,9 @@ def start_local_execution(app: FastAPI, settings: Settings) -> None:
         limit=settings.max_concurrent_runs,
         interval=settings.dispatch_interval_s,
     )
-    executor.on_done = dispatcher.wake
     app.state.executor, app.state.dispatcher = executor, dispatcher
     dispatcher.start()
+    return dispatcher
 
 
 def stop(app: FastAPI) -> None:

@@ -19,6 +19,7 @@ from testyard.api import (
     stats,
     users,
     watches,
+    workers,
     ws,
 )
 from testyard.services.errors import NotFound, possible_id
@@ -49,6 +50,7 @@ def register(app: FastAPI) -> None:
         stats,
         watches,
         channels,
+        workers,
     ):
         api.include_router(module.router)
     app.include_router(api)

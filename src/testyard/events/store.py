@@ -1,4 +1,5 @@
-"""The stored events of a run: ``run``, ``test``, ``done`` and ``timeout``, numbered by
+"""The stored events of a run: ``run``, ``test``, ``done``, ``timeout`` and ``notice``
+(the run waits for a worker, a shard runs again), numbered by
 ``seq`` per run. ``tick`` and ``log`` are live only and carry the seq of the latest
 stored event before them, so ``after=SEQ`` means "the stored events after SEQ"."""
 
@@ -12,7 +13,7 @@ from sqlalchemy.orm import Session
 from testyard.db.models import Run, RunEvent
 from testyard.events.bus import Message
 
-STORED = frozenset({"run", "test", "done", "timeout"})
+STORED = frozenset({"run", "test", "done", "timeout", "notice"})
 
 
 def store_events(session: Session, run_id: int, events: list[Message]) -> list[Message]:

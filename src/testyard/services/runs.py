@@ -276,7 +276,8 @@ def set_run_status(session: Session, run_id: int, status: str, **fields: Any) ->
 def interrupt_running(session: Session) -> list[int]:
     """On start: runs left ``running`` by a stopped server end ``interrupted``; their
     received results stay. Queued runs stay queued and will run."""
-    ids = list(session.scalars(select(Run.id).where(Run.status == RUNNING)))
+    running = (Run.status == RUNNING, Run.executor == "local")  # workers' runs go on
+    ids = list(session.scalars(select(Run.id).where(*running)))
     for run_id in ids:
         run = set_run_status(
             session, run_id, "interrupted", error="the server stopped during the run"
