@@ -8,6 +8,7 @@ const routes: RouteRecordRaw[] = [
   { path: '/projects', name: 'projects', component: () => import('@/views/ProjectsView.vue') },
   { path: '/import', name: 'import', component: () => import('@/views/ImportView.vue') },
   { path: '/users', name: 'users', component: () => import('@/views/UsersView.vue') },
+  { path: '/workers', name: 'workers', component: () => import('@/views/WorkersView.vue') },
   { path: '/account', name: 'account', component: () => import('@/views/AccountView.vue') },
   { path: '/p/:pid', redirect: (to) => `/p/${to.params.pid}/cases` },
   { path: '/p/:pid/environments', name: 'environments', component: () => import('@/views/EnvironmentsView.vue') },

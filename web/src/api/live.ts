@@ -31,6 +31,14 @@ export interface TestEvent {
   message: string
 }
 
+/** A stored message about the run's progress: waiting for a worker, a shard run again. */
+export interface NoticeEvent {
+  event: 'notice'
+  seq: number
+  level: 'info' | 'warning'
+  message: string
+}
+
 export type RunEvent =
   | { event: 'run'; seq: number; run: RunInfo }
   | TestEvent
@@ -38,6 +46,7 @@ export type RunEvent =
   | { event: 'log'; seq: number; lines: string[] }
   | { event: 'done'; seq: number; status: string; counts: Record<string, number>; wall_s: number | null; error: string | null }
   | { event: 'timeout'; seq: number; timeout_s: number }
+  | NoticeEvent
 
 export interface StatusEvent {
   event: 'status'
@@ -52,7 +61,7 @@ export interface Stream {
   close(): void
 }
 
-const STORED = new Set(['run', 'test', 'done', 'timeout'])
+const STORED = new Set(['run', 'test', 'done', 'timeout', 'notice'])
 const RETRY_MS = [500, 1000, 2000, 5000]
 
 function socketUrl(path: string): string {

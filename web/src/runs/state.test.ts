@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest'
 import type { RunEvent, TestEvent } from '@/api/live'
 import {
+  applyDetail,
   applyEvent,
+  banner,
   applyResults,
   countsOf,
   createRunState,
@@ -125,5 +127,56 @@ describe('the run page state', () => {
     const state = createRunState({ status: 'passed', counts: { passed: 2, total: 2 }, collected: 2, wall_s: 1 })
     expect(countsOf(state)).toEqual({ passed: 2, total: 2 })
     expect(progress(state)).toBe(100)
+  })
+})
+
+describe('the notices of a run on workers', () => {
+  const notice = (n: number, level: 'info' | 'warning', message: string): RunEvent => ({
+    event: 'notice', seq: n, level, message,
+  })
+
+  it('keeps every notice with the time it arrived, once', () => {
+    const state = createRunState({ status: 'running', last_seq: 3 })
+    expect(applyEvent(state, notice(4, 'warning', 'no live testyard worker'), 1000)).toBe(true)
+    expect(applyEvent(state, notice(4, 'warning', 'no live testyard worker'), 2000)).toBe(false)
+    applyEvent(state, notice(5, 'info', 'shard 1 runs again'), 3000)
+    expect(state.notices).toEqual([
+      { seq: 4, level: 'warning', message: 'no live testyard worker', at: 1000 },
+      { seq: 5, level: 'info', message: 'shard 1 runs again', at: 3000 },
+    ])
+  })
+
+  it("shows the server's waiting reason until a test reports or the run ends", () => {
+    const state = createRunState({ status: 'running', last_seq: 0, waiting: 'no live testyard worker' })
+    expect(banner(state)).toEqual({ level: 'warning', message: 'no live testyard worker' })
+    expect(applyEvent(state, test('t::a', 'passed', { seq: 1 }))).toBe(true)
+    expect(banner(state)).toBeNull()
+    applyDetail(state, { waiting: 'no live testyard worker' })
+    expect(banner(state)?.message).toBe('no live testyard worker')
+    applyDetail(state, { waiting: null })
+    expect(banner(state)).toBeNull()
+  })
+
+  it('shows the latest warning notice until a test reports after it', () => {
+    const state = createRunState({ status: 'running', last_seq: 0 })
+    applyEvent(state, test('t::a', 'passed', { seq: 1 }))
+    applyEvent(state, notice(2, 'warning', 'worker alpha stopped answering during shard 0'))
+    expect(banner(state)).toEqual({ level: 'warning', message: 'worker alpha stopped answering during shard 0' })
+    applyEvent(state, notice(3, 'info', 'all well again'))
+    expect(banner(state)).toBeNull() // the latest notice is no warning
+    applyEvent(state, notice(4, 'warning', 'shard 0 runs again on beta'))
+    expect(banner(state)?.message).toBe('shard 0 runs again on beta')
+    // A test event that changes no row still clears the banner (and says so).
+    expect(applyEvent(state, test('t::a', 'passed', { seq: 5 }))).toBe(true)
+    expect(banner(state)).toBeNull()
+  })
+
+  it('shows no banner once the run has ended', () => {
+    const state = createRunState({ status: 'running', last_seq: 0, waiting: 'no live testyard worker' })
+    applyEvent(state, notice(1, 'warning', 'no live testyard worker'))
+    applyEvent(state, { event: 'done', seq: 2, status: 'cancelled', counts: {}, wall_s: 1, error: null })
+    expect(banner(state)).toBeNull()
+    applyDetail(state, { waiting: 'no live testyard worker' })
+    expect(banner(state)).toBeNull()
   })
 })

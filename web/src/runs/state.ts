@@ -1,6 +1,7 @@
 // The state of one run's page, folded from the REST answers and the live events: the
 // final attempt of each test (per xdist worker), counts kept as rows change, the
-// status, the clock and the console lines. Plain objects, mutated in place and cheap to
+// status, the clock, the console lines and the notices (waiting for a worker, a shard
+// run again). Plain objects, mutated in place and cheap to
 // update: the page copies what it shows once per animation frame.
 import type { Schemas } from '@/api/client'
 import type { RunEvent } from '@/api/live'
@@ -10,7 +11,7 @@ export type RunDetail = Schemas['RunDetail']
 
 export const OUTCOMES = ['passed', 'failed', 'error', 'skipped', 'xfailed', 'xpassed', 'pending'] as const
 export const FINISHED = new Set(['passed', 'failed', 'error', 'cancelled', 'timed_out', 'interrupted'])
-const STORED = new Set(['run', 'test', 'done', 'timeout'])
+const STORED = new Set(['run', 'test', 'done', 'timeout', 'notice'])
 /** Console lines kept in the page; the whole log is the `log` artifact. */
 export const MAX_LOG_LINES = 5000
 
@@ -24,6 +25,20 @@ export interface ResultRow {
   worker: string
   final: boolean
   flaky: boolean
+  message: string
+}
+
+/** A notice of the run, with when this page received it (ms, the caller's clock). */
+export interface Notice {
+  seq: number
+  level: 'info' | 'warning'
+  message: string
+  at: number
+}
+
+/** What the run page's warning banner says, or null while all is well. */
+export interface Banner {
+  level: 'info' | 'warning'
   message: string
 }
 
@@ -48,6 +63,11 @@ export interface RunState {
   logDropped: number
   /** Elapsed seconds the server last said, and when (ms, the caller's clock). */
   clock: { elapsed_s: number; at: number } | null
+  /** Why the run makes no progress, as the server last answered (GET /runs/{id}). */
+  waiting: string | null
+  notices: Notice[]
+  /** The seq of the latest test event: a warning notice after it is still current. */
+  lastTestSeq: number
 }
 
 export function rowKey(nodeid: string, worker: string): string {
@@ -71,7 +91,27 @@ export function createRunState(run?: Partial<RunDetail>): RunState {
     log: [],
     logDropped: 0,
     clock: null,
+    waiting: run?.waiting ?? null,
+    notices: [],
+    lastTestSeq: 0,
   }
+}
+
+/** Takes the fields of a fresh GET of the run that the live events do not carry. */
+export function applyDetail(state: RunState, run: Partial<RunDetail>): void {
+  state.waiting = isFinished(state) ? null : (run.waiting ?? null)
+}
+
+/** The banner of a running run: why it waits (the server's answer), else its latest
+ * notice when that is a warning and no test has reported since. */
+export function banner(state: RunState): Banner | null {
+  if (isFinished(state)) return null
+  if (state.waiting) return { level: 'warning', message: state.waiting }
+  const latest = state.notices[state.notices.length - 1]
+  if (latest?.level === 'warning' && latest.seq > state.lastTestSeq) {
+    return { level: 'warning', message: latest.message }
+  }
+  return null
 }
 
 export function isFinished(state: RunState): boolean {
@@ -136,8 +176,13 @@ export function applyEvent(state: RunState, event: RunEvent, now = Date.now()): 
       state.collected = event.run.collected ?? state.collected
       state.startedAt = event.run.started_at ?? state.startedAt
       return true
-    case 'test':
-      return upsert(state, toRow(event))
+    case 'test': {
+      // A test reporting means a worker runs the run: what the banner said is over.
+      const warned = banner(state) !== null
+      state.lastTestSeq = event.seq
+      state.waiting = null
+      return upsert(state, toRow(event)) || warned
+    }
     case 'tick':
       if (isFinished(state)) return false
       state.status = event.status
@@ -157,9 +202,13 @@ export function applyEvent(state: RunState, event: RunEvent, now = Date.now()): 
       state.wall_s = event.wall_s
       state.error = event.error
       state.clock = null
+      state.waiting = null
       return true
     case 'timeout':
       state.timeout_s = event.timeout_s
+      return true
+    case 'notice':
+      state.notices.push({ seq: event.seq, level: event.level, message: event.message, at: now })
       return true
   }
   return false

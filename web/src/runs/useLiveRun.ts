@@ -1,18 +1,24 @@
 // One run kept current for its page: the run and every result page from the API, then
-// its live events, folded once per animation frame into a view the page renders.
+// its live events, folded once per animation frame into a view the page renders. A run on
+// workers (celery) is asked again every few seconds while it runs, and on each notice:
+// its shards and whether it waits for a worker are not in the events.
 import { computed, onBeforeUnmount, ref, shallowRef, watch, type Ref } from 'vue'
 import { api, ApiError, fetchText, type Page } from '@/api/client'
 import { followRun, type RunEvent, type Stream } from '@/api/live'
 import { showError } from '@/composables/useFormErrors'
 import { createBatcher, type Batcher } from './batcher'
 import {
+  applyDetail,
   applyEvent,
   applyResults,
+  banner,
   countsOf,
   createRunState,
   elapsed,
   isFinished,
   progress,
+  type Banner,
+  type Notice,
   rowsOf,
   type Result,
   type ResultRow,
@@ -21,6 +27,8 @@ import {
 } from './state'
 
 const PER_PAGE = 1000
+/** How often a running celery run is asked again (its shards, its waiting reason). */
+const REFRESH_MS = 5000
 
 export interface LiveView {
   status: string
@@ -34,6 +42,8 @@ export interface LiveView {
   logDropped: number
   timeout_s: number | null
   error: string | null
+  banner: Banner | null
+  notices: Notice[]
 }
 
 function viewOf(state: RunState, previous?: LiveView): LiveView {
@@ -50,6 +60,8 @@ function viewOf(state: RunState, previous?: LiveView): LiveView {
     logDropped: state.logDropped,
     timeout_s: state.timeout_s,
     error: state.error,
+    banner: banner(state),
+    notices: previous && previous.notices.length === state.notices.length ? previous.notices : state.notices.slice(),
   }
 }
 
@@ -67,6 +79,9 @@ export function useLiveRun(runId: Ref<number>) {
   const timer = setInterval(() => {
     if (!view.value.finished) now.value = Date.now()
   }, 1000)
+  const refresher = setInterval(() => {
+    if (run.value?.executor === 'celery' && !view.value.finished && !loading.value) void refresh(runId.value)
+  }, REFRESH_MS)
 
   const seconds = computed(() => {
     void view.value // re-read when the state changes, not only each second
@@ -121,9 +136,23 @@ export function useLiveRun(runId: Ref<number>) {
       for (const event of events) changed = applyEvent(mine, event) || changed
       if (changed) publish()
       if (events.some((event) => event.event === 'done')) void ended(id)
+      else if (events.some((event) => event.event === 'notice')) void refresh(id)
     })
     batcher = queue
     stream = followRun(id, (event) => queue.push(event), mine.lastSeq)
+  }
+
+  /** The run asked again while it runs: its shards and why it waits, if it does. */
+  async function refresh(id: number): Promise<void> {
+    try {
+      const detail = await api.get<RunDetail>(`/runs/${id}`)
+      if (detail.id !== runId.value || isFinished(state)) return
+      run.value = detail
+      applyDetail(state, detail)
+      publish()
+    } catch {
+      // a passing failure: the next refresh or the live events bring the run on
+    }
   }
 
   /** After `done`: the run's final fields (artifacts, counts, times). A cancelled
@@ -133,6 +162,7 @@ export function useLiveRun(runId: Ref<number>) {
       const detail = await api.get<RunDetail>(`/runs/${id}`)
       if (detail.id !== runId.value) return
       run.value = detail
+      applyDetail(state, detail)
       state.finalCounts = { ...detail.counts }
       state.wall_s = detail.wall_s
       publish()
@@ -175,6 +205,7 @@ export function useLiveRun(runId: Ref<number>) {
   onBeforeUnmount(() => {
     stop()
     clearInterval(timer)
+    clearInterval(refresher)
   })
 
   return { run, view, seconds, loading, notFound, logText, logLoading, details, loadLog, reload: () => load(runId.value) }
