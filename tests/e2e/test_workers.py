@@ -23,9 +23,19 @@ from tests.support.server import ServerProcess
 from tests.support.workers import FAST, WorkerProcess, wait_until
 
 SECRET_KEY = "e2e-workers-key"
-CODE = (
-    "def test_one():\n    assert 1 + 1 == 2\n\n\ndef test_two():\n    assert 'yard' in 'testyard'\n"
-)
+# Long enough that the Workers page (asked every 5 s) sees the shard running.
+CODE = """
+import time
+
+
+def test_one():
+    assert 1 + 1 == 2
+
+
+def test_two():
+    time.sleep(8)
+    assert "yard" in "testyard"
+"""
 
 
 @pytest.fixture(scope="module")
@@ -140,8 +150,12 @@ def test_a_worker_that_starts_is_listed_live_and_runs_the_waiting_run(
     expect(page.get_by_test_id("workers-none-live")).to_have_count(0)
     expect(page.get_by_test_id("workers-live")).to_have_text("1 live")
 
-    # The run that waited is run by the worker: passed, its shard on that worker.
-    page.goto(f"/p/{project['id']}/runs/{run_id}")
+    # It runs the run that waited: its shard links to the run's page.
+    shard = row.get_by_test_id("worker-shard")
+    expect(shard).to_have_text(f"run #{run_id} · shard 1", timeout=20_000)
+    shard.click()
+    expect(page).to_have_url(f"/p/{project['id']}/runs/{run_id}")
+    # It ends passed, its shard on that worker.
     status = page.get_by_test_id("run-status")
     expect(status).to_have_attribute("data-status", "passed", timeout=90_000)
     expect(page.get_by_test_id("run-waiting")).to_have_count(0)
