@@ -1,0 +1,149 @@
+"""Start-up cost of a parallel run: 10 one-second tests in 4 files, 10 workers.
+
+Measured in one invocation on this machine: plain ``pytest`` serially and with
+``-n 10`` (in an environment like the one testyard's runs get: pytest, xdist and
+testyard's plugins), and testyard with ``workers: 10`` through a real
+``testyard serve`` and its HTTP API, from the POST to the final status seen by polling
+(after a first run that builds the run environment, not counted). testyard's time is
+split into its phases from the run's and the results' timestamps. The plain and
+testyard runs alternate ``REPEATS`` times; medians are reported. Target: testyard
+within 0.5 s of plain ``pytest -n 10``. Writes ``bench/RESULTS.md`` between
+``<!-- bench_startup -->`` markers. Run: ``.venv/bin/python bench/bench_startup.py``.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import shutil
+import statistics
+import tempfile
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench_execution import epoch, serve
+from results_md import write_section
+from suite_runs import Client, Interpreter, SuiteFile, plain_pytest, write_suite
+
+SUITE: list[SuiteFile] = [
+    ("tests/test_one.py", [1.0, 1.0, 1.0]),
+    ("tests/test_two.py", [1.0, 1.0, 1.0]),
+    ("tests/test_three.py", [1.0, 1.0]),
+    ("tests/test_four.py", [1.0, 1.0]),
+]
+WORKERS = 10
+REPEATS = 3
+TARGET_WITHIN_S = 0.5
+COMMAND = ".venv/bin/python bench/bench_startup.py"
+
+
+@dataclass
+class Phases:
+    """One testyard run, in seconds."""
+
+    client_s: float  # POST -> final status seen
+    queued_s: float  # created_at -> started_at
+    to_first_test_s: float  # started_at -> first test starts (env, workspace, start-up)
+    tests_s: float  # first test starts -> last test ends
+    to_finished_s: float  # last test ends -> finished_at
+    seen_after_s: float  # the rest: finished_at -> seen, and POST -> created_at
+
+
+def phases(client: Client, run: dict[str, Any], client_s: float) -> Phases:
+    results = client.results(run["id"])
+    created, started, finished = (
+        epoch(run[k]) for k in ("created_at", "started_at", "finished_at")
+    )
+    first = min(epoch(r["started_at"]) for r in results)
+    last = max(epoch(r["finished_at"]) for r in results)
+    return Phases(
+        client_s=client_s,
+        queued_s=started - created,
+        to_first_test_s=first - started,
+        tests_s=last - first,
+        to_finished_s=finished - last,
+        seen_after_s=client_s - (finished - created),
+    )
+
+
+def measure(root: Path) -> tuple[list[float], list[float], list[Phases]]:
+    directory = root / "plain"
+    write_suite(directory, SUITE)
+    interpreter = Interpreter.lean(root / "plain-env")
+    serial: list[float] = []
+    parallel: list[float] = []
+    runs: list[Phases] = []
+    with serve(root / "testyard") as url:
+        client = Client(url, "bench-startup", SUITE)
+        try:
+            body = {"case_ids": client.case_ids, "workers": WORKERS}
+            print("testyard first run (builds the environment) ...", flush=True)
+            client.run(body)
+            for i in range(1, REPEATS + 1):
+                serial.append(plain_pytest(interpreter, directory, events=False).wall_s)
+                n = ("-n", str(WORKERS))
+                parallel.append(plain_pytest(interpreter, directory, *n, events=False).wall_s)
+                run, timed = client.run(body)
+                runs.append(phases(client, run, timed.wall_s))
+                print(
+                    f"({i}/{REPEATS}) serial {serial[-1]:.2f} s, -n {WORKERS} "
+                    f"{parallel[-1]:.2f} s, testyard {timed.wall_s:.2f} s",
+                    flush=True,
+                )
+        finally:
+            client.close()
+    return serial, parallel, runs
+
+
+def report(serial: list[float], parallel: list[float], runs: list[Phases], when: str) -> str:
+    def row(name: str, values: list[float]) -> str:
+        each = ", ".join(f"{v:.2f}" for v in values)
+        return f"| {name} | {statistics.median(values):.2f} | {each} |"
+
+    def phase(name: str, attribute: str) -> str:
+        return row(name, [getattr(r, attribute) for r in runs])
+
+    ours, plain = statistics.median(r.client_s for r in runs), statistics.median(parallel)
+    lines = [
+        f"10 one-second tests in 4 files; median of {REPEATS} alternating repetitions.",
+        "",
+        "| run | median s | each s |",
+        "| --- | ---: | --- |",
+        row("plain `pytest`, serial", serial),
+        row(f"plain `pytest -n {WORKERS}`", parallel),
+        phase(f"testyard, `workers: {WORKERS}`: POST -> final status seen", "client_s"),
+        phase("- queued: created_at -> started_at", "queued_s"),
+        phase(
+            "- started_at -> first test starts (workspace, pytest + workers start)",
+            "to_first_test_s",
+        ),
+        phase("- first test starts -> last test ends", "tests_s"),
+        phase("- last test ends -> finished_at (exit, ingestion, status)", "to_finished_s"),
+        phase("- POST -> created_at, finished_at -> seen by the client", "seen_after_s"),
+        "",
+        "| target | value | |",
+        "| --- | ---: | --- |",
+        f"| testyard - plain `pytest -n {WORKERS}` <= {TARGET_WITHIN_S} s | "
+        f"{ours - plain:+.2f} s | {'met' if ours - plain <= TARGET_WITHIN_S else 'MISSED'} |",
+        "",
+        f"`{COMMAND}` on {when}: {os.cpu_count()} CPUs, load average "
+        f"{os.getloadavg()[0]:.1f} at the end, Python {platform.python_version()}.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    root = Path(tempfile.mkdtemp(prefix="bench-startup-"))
+    try:
+        serial, parallel, runs = measure(root)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    body = report(serial, parallel, runs, datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"))
+    print(f"\n{body}")
+    write_section("bench_startup", "Start-up of a parallel run", body)
+
+
+if __name__ == "__main__":
+    main()
