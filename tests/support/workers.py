@@ -32,9 +32,8 @@ class WorkerProcess:
 
     def start(self) -> WorkerProcess:
         self.work_dir.mkdir(parents=True, exist_ok=True)
-        env = cli_env(
-            self.root / "data", TESTYARD_WORK_DIR=str(self.work_dir), **FAST, **self.settings
-        )
+        settings = {"TESTYARD_WORK_DIR": str(self.work_dir), **FAST, **self.settings}
+        env = cli_env(self.root / "data", **settings)
         with self.log.open("a") as out:
             self.process = subprocess.Popen(
                 [*TESTYARD, "worker", "--name", self.name, "--slots", str(self.slots)],

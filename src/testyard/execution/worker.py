@@ -14,6 +14,8 @@ import socket
 import threading
 import time
 
+from celery.signals import worker_ready
+
 from testyard import __version__
 from testyard.config import Settings
 from testyard.db.engine import make_engine, make_session_factory, transaction
@@ -115,7 +117,13 @@ def run_worker(
     runtime = WorkerRuntime(settings, name, slots or os.cpu_count() or 1)
     app = make_celery(settings, runtime.run_shard)
     beats = threading.Thread(target=runtime.heartbeat_forever, name="heartbeat", daemon=True)
-    beats.start()
+
+    def consuming(**_: object) -> None:
+        """Report only once Celery consumes: a live worker takes a shard at once."""
+        beats.start()
+
+    worker_ready.connect(consuming, weak=False)
+
     try:
         app.worker_main(
             [
