@@ -137,6 +137,10 @@ class RunDetail(RunPublic):
     waiting: str | None = Field(
         default=None, description="why the run makes no progress now (no live worker)"
     )
+    notices: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="the run's stored notice events (seq, level, message), oldest first",
+    )
 
 
 class ResultPublic(Public):
@@ -305,6 +309,7 @@ def get_run(run: RunViewer, session: SessionDep, settings: SettingsDep) -> RunDe
     if run.executor == "celery":
         detail.shards = [ShardPublic.model_validate(s) for s in shards.shards_of(session, run.id)]
         detail.waiting = shards.waiting_reason(session, run, settings.worker_heartbeat_s)
+        detail.notices = shards.notices_of(session, run.id)
     return detail
 
 

@@ -12,6 +12,7 @@ worker that ran it), so a restart of the server loses nothing.
 from __future__ import annotations
 
 import logging
+import time
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select, update
@@ -79,10 +80,16 @@ class ShardWatch(PollingLoop):
         self.app = make_celery(settings)
         #: Notices already given (a run waiting, a shard's worker gone), given once.
         self.noticed: set[tuple[int, str]] = set()
+        #: Shards that looked lost, since when (monotonic): see `_lost`.
+        self.suspects: dict[tuple[int, int], float] = {}
+        self.idle = False
+        self.live_names: set[str] = set()
 
     def run_once(self) -> None:
         with transaction(self.sessions) as session:
-            live = len(workers.live_workers(session, self.settings.worker_heartbeat_s))
+            alive = workers.live_workers(session, self.settings.worker_heartbeat_s)
+            live, self.idle = len(alive), any(w.run_id is None for w in alive)
+            self.live_names = {w.name for w in alive}
             ids = list(
                 session.scalars(
                     select(Run.id).where(Run.status == runs.RUNNING, Run.executor == "celery")
@@ -103,11 +110,38 @@ class ShardWatch(PollingLoop):
             if not every and live:
                 every = self._split(session, run, live)
             to_send = [s.index for s in every if s.status == shards.PENDING]
+            lost = [s.index for s in every if self._lost(s)]
             messages = self._notices(session, run, every, live)
             stored = store_events(session, run_id, messages)
         for index in to_send:
             self._send(run_id, index)
+        for index in lost:
+            log.warning("run %s shard %s: its message seems lost; sent again", run_id, index)
+            send_shard(self.app, run_id, index)
         self.events.publish(run_id, stored)
+
+    def _lost(self, shard: RunShard) -> bool:
+        """Whether the broker lost the shard's message (a Redis restarted without
+        persistence): a worker stays idle while the shard waits in the queue, or its
+        dead worker's message was never handed on. Sent again then; a second copy is
+        harmless (the claim lets one delivery run it)."""
+        key = (shard.run_id, shard.index)
+        stale = shards.shard_stale_after(self.settings.worker_heartbeat_s).total_seconds()
+        overdue = self.settings.visibility_timeout_s + self.settings.celery_restore_interval_s
+        beat_age = (
+            (datetime.now(UTC) - shard.heartbeat_at).total_seconds() if shard.heartbeat_at else 0
+        )
+        waiting = shard.status == shards.QUEUED or (
+            shard.status == shards.RUNNING and beat_age > overdue + stale
+        )
+        if not (waiting and self.idle):
+            self.suspects.pop(key, None)
+            return False
+        first = self.suspects.setdefault(key, time.monotonic())
+        if time.monotonic() - first < stale:
+            return False
+        del self.suspects[key]
+        return True
 
     def _split(self, session: Session, run: Run, live: int) -> list[RunShard]:
         paths = [case["path"] for case in run.snapshot["cases"]]
@@ -139,14 +173,10 @@ class ShardWatch(PollingLoop):
             found.append(("no-worker", shards.NO_WORKER))
         else:
             self.noticed.discard((run.id, "no-worker"))  # say it again if it happens again
-        stale = workers.stale_after(self.settings.worker_heartbeat_s)
-        now = datetime.now(UTC)
         for shard in unfinished:
-            if (
-                shard.status == shards.RUNNING
-                and shard.heartbeat_at
-                and now - shard.heartbeat_at > stale
-            ):
+            # Judged by the worker's own heartbeat (a thread that does nothing else),
+            # not the shard's, which a busy machine can delay.
+            if shard.status == shards.RUNNING and shard.worker not in self.live_names:
                 key = f"gone-{shard.index}-{shard.deliveries}"
                 after = timedelta(seconds=self.settings.visibility_timeout_s)
                 found.append(

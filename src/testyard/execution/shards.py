@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from testyard.db.models import Run, RunResult, RunShard
+from testyard.db.models import Run, RunEvent, RunResult, RunShard
 from testyard.services import runs, workers
 from testyard.services.errors import not_found
 
@@ -28,6 +28,16 @@ PENDING, QUEUED, RUNNING, DONE = "pending", "queued", "running", "done"
 #: A shard that ran no test at all (pytest exit code 5): neutral for the run.
 EMPTY = "empty"
 STOPPED = ("cancelled", "timed_out", "interrupted")
+
+
+#: A running shard writes its heartbeat about once a second (the driver's status
+#: check), whatever the workers' heartbeat interval: it counts as abandoned only after
+#: this long without one, so a busy machine's slower beat is not taken for a death.
+SHARD_STALE_MIN_S = 5.0
+
+
+def shard_stale_after(heartbeat_s: float) -> timedelta:
+    return timedelta(seconds=max(heartbeat_s * 3, SHARD_STALE_MIN_S))
 
 
 def worker_prefix(index: int) -> str:
@@ -247,3 +257,12 @@ def waiting_reason(session: Session, run: Run, heartbeat_s: float) -> str | None
     )
     has_shards = session.scalar(select(func.count()).where(RunShard.run_id == run.id))
     return NO_WORKER if unfinished or not has_shards else None
+
+
+def notices_of(session: Session, run_id: int) -> list[dict[str, Any]]:
+    rows = session.scalars(
+        select(RunEvent.payload)
+        .where(RunEvent.run_id == run_id, RunEvent.kind == "notice")
+        .order_by(RunEvent.seq)
+    )
+    return [dict(row) for row in rows]

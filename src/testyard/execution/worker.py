@@ -65,15 +65,20 @@ class WorkerRuntime:
             self._beat_now.set()
 
     def _claim(self, run_id: int, index: int) -> shards.Claim | None:
-        """Take the shard; while another live worker runs it (a message delivered
-        twice), wait: it may still die and leave the shard to us."""
-        stale = workers.stale_after(self.settings.worker_heartbeat_s)
+        """Take the shard, unless it is done. While another worker's claim is fresh,
+        wait for it to go stale (that worker just died: the broker handed its message
+        on) or end; a claim still fresh after twice the stale time belongs to a live
+        worker, and this copy of the message is dropped (the server sends the shard
+        again should that worker die later: ``ShardWatch._lost``)."""
+        stale = shards.shard_stale_after(self.settings.worker_heartbeat_s)
+        deadline = time.monotonic() + 2 * stale.total_seconds()
         while True:
             with transaction(self.sessions) as session:
                 got = shards.claim(session, run_id, index, self.name, stale)
             if isinstance(got, shards.Claim):
                 return got
-            if got == shards.DONE:
+            if got == shards.DONE or time.monotonic() > deadline:
+                log.info("run %s shard %s: %s, nothing to do", run_id, index, got)
                 return None
             time.sleep(self.settings.worker_heartbeat_s)
 

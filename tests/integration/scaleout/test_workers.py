@@ -9,6 +9,7 @@ from typing import Any
 
 from tests.factories import make_case, make_project, start_run, wait_for_run
 from tests.support.api import Api
+from tests.support.redis import RedisServer
 from tests.support.workers import WorkerProcess, wait_until
 from testyard.config import Settings
 from testyard.db.engine import make_engine, make_session_factory, transaction
@@ -159,3 +160,29 @@ def test_cancelling_a_run_stops_its_shards(
         lambda: all(w["run_id"] is None for w in api.get("/workers")["workers"]),
         what="the worker to be free again",
     )
+
+
+def test_runs_go_on_when_redis_restarts_and_loses_its_queue(
+    api: Api, redis_server: RedisServer, start_worker: Callable[..., WorkerProcess]
+) -> None:
+    """Redis restarted without persistence: the running shard ends (its results go to
+    the database), the waiting shard's lost message is sent again, and the worker and
+    the server reconnect for the next run."""
+    start_worker("steady")
+    pid, case_ids = sleepy_project(api, 0.5)
+    first = start_run(api, pid, case_ids=case_ids)
+    wait_until(
+        lambda: any(s["status"] == "running" for s in api.get(f"/runs/{first}")["shards"]),
+        what="the first run's shard to start",
+    )
+    second = start_run(api, pid, case_ids=case_ids)
+    wait_until(
+        lambda: [s["status"] for s in api.get(f"/runs/{second}")["shards"]] == ["queued"],
+        what="the second run's shard to wait in the queue",
+    )
+    redis_server.restart()
+    for run_id in (first, second):
+        assert wait_for_run(api, run_id, timeout=90)["status"] == "passed"
+        assert_one_final_result_per_test(api, run_id)
+    third = start_run(api, pid, case_ids=case_ids)
+    assert wait_for_run(api, third, timeout=60)["status"] == "passed"
