@@ -86,7 +86,7 @@ def start(app: FastAPI, settings: Settings, *, migrate: bool) -> None:
     app.state.events = RunEvents(app.state.bus)
     if settings.executor == "celery":
         start_celery_execution(app, settings)
-    else:
+    elif settings.executor == "local":
         start_local_execution(app, settings)
     if settings.scheduler:
         start_scheduler(app, settings)
