@@ -157,6 +157,21 @@ describe('the notices of a run on workers', () => {
     expect(banner(state)).toBeNull()
   })
 
+  it("adds the notices the run answers that the socket has not brought, in seq order", () => {
+    const state = createRunState({ status: 'running', last_seq: 0 })
+    applyEvent(state, notice(7, 'info', 'live one'))
+    applyDetail(state, {
+      notices: [
+        { seq: 3, level: 'warning', message: 'worker alpha stopped answering', event: 'notice' },
+        { seq: 7, level: 'info', message: 'live one', event: 'notice' },
+      ],
+    })
+    expect(state.notices.map((n) => [n.seq, n.message])).toEqual([
+      [3, 'worker alpha stopped answering'],
+      [7, 'live one'],
+    ])
+  })
+
   it('shows the latest warning notice until a test reports after it', () => {
     const state = createRunState({ status: 'running', last_seq: 0 })
     applyEvent(state, test('t::a', 'passed', { seq: 1 }))

@@ -100,6 +100,17 @@ export function createRunState(run?: Partial<RunDetail>): RunState {
 /** Takes the fields of a fresh GET of the run that the live events do not carry. */
 export function applyDetail(state: RunState, run: Partial<RunDetail>): void {
   state.waiting = isFinished(state) ? null : (run.waiting ?? null)
+  // Notices given before the page followed the run come with the run itself.
+  const known = new Set(state.notices.map((n) => n.seq))
+  const earlier = (run.notices ?? [])
+    .filter((n) => typeof n.seq === 'number' && !known.has(n.seq as number))
+    .map((n) => ({
+      seq: n.seq as number,
+      level: (n.level === 'warning' ? 'warning' : 'info') as Notice['level'],
+      message: String(n.message ?? ''),
+      at: 0,
+    }))
+  if (earlier.length) state.notices = [...state.notices, ...earlier].sort((a, b) => a.seq - b.seq)
 }
 
 /** The banner of a running run: why it waits (the server's answer), else its latest
