@@ -22,6 +22,17 @@ def cli_env(data_dir: Path, **extra: str) -> dict[str, str]:
     return {**env, "TESTYARD_DATA_DIR": str(data_dir), **extra}
 
 
+def terminate(process: subprocess.Popen[bytes] | None, wait_s: float = 20) -> None:
+    """SIGTERM (a clean stop), SIGKILL if it takes longer than ``wait_s``."""
+    if process is not None and process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(wait_s)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(5)
+
+
 class ServerProcess:
     def __init__(self, data_dir: Path, log: Path, **settings: str) -> None:
         self.data_dir = data_dir
@@ -57,13 +68,7 @@ class ServerProcess:
         self.process.wait(10)
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
+        terminate(self.process)
 
     def client(self, token: str | None = None) -> httpx.Client:
         headers = {"Authorization": f"Bearer {token}"} if token else {}

@@ -10,7 +10,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from tests.support.server import TESTYARD, cli_env
+from tests.support.server import TESTYARD, cli_env, terminate
 
 #: Short enough for tests: a dead worker's shard is handed on within seconds.
 FAST = {
@@ -54,13 +54,7 @@ class WorkerProcess:
                 os.kill(pid, signal.SIGKILL)
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
+        terminate(self.process)
 
     def output(self) -> str:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
