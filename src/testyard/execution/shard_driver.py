@@ -45,6 +45,7 @@ class ShardSink(ResultSink):
         """The run's ``collected`` is the sum over its shards."""
         self.collected = int(event.get("count", 0))
         with transaction(self.sessions) as session:
+            shards.lock_run(session, self.run_id)  # shards collecting at once sum in turn
             session.execute(
                 update(RunShard)
                 .where(RunShard.run_id == self.run_id, RunShard.index == self.index)
@@ -166,6 +167,7 @@ class ShardDriver(RunDriver):
         fields: dict[str, Any] = {"counts": final_counts(session, self.run_id)}
         if codes:
             fields["exit_code"] = max(codes, key=abs)
+        fields["collected"] = sum(s.collected or 0 for s in every)
         if error is not None:
             fields["error"] = error
         run, changed = runs.finish_run(session, self.run_id, status, **fields)

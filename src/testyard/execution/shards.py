@@ -121,7 +121,7 @@ def shards_of(session: Session, run_id: int) -> list[RunShard]:
     )
 
 
-def _lock_run(session: Session, run_id: int) -> str:
+def lock_run(session: Session, run_id: int) -> str:
     """Lock the run row first, always (claims and ends of a run's shards take their
     turns; the same order everywhere, so no deadlock); answers its status."""
     status = session.scalars(
@@ -157,7 +157,7 @@ def claim(
 ) -> Claim | str:
     """Take the shard for ``worker``; or say why not: ``done`` (nothing to do) or
     ``busy`` (a live worker runs it; ask again later)."""
-    status = _lock_run(session, run_id)
+    status = lock_run(session, run_id)
     shard = _locked_shard(session, run_id, index)
     if shard is None or shard.status == DONE:
         return DONE
@@ -209,7 +209,7 @@ def finish(session: Session, run_id: int, index: int, worker: str, **fields: Any
     """Record the shard's end; answers whether every shard of the run has ended now
     (the caller then finishes the run, in the same transaction). The run row is
     locked first, so two shards ending together cannot both miss it."""
-    _lock_run(session, run_id)
+    lock_run(session, run_id)
     shard = _locked_shard(session, run_id, index)
     if shard is None or shard.status == DONE or shard.worker != worker:
         return False  # another delivery took it over meanwhile
