@@ -7,6 +7,7 @@ import sys
 import tempfile
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -21,7 +22,9 @@ class Settings(BaseSettings):
     data_dir: Path = Path("testyard-data")
     database_url: str | None = None
     redis_url: str | None = None
-    executor: str = "local"
+    #: local: runs execute in this process; celery: on `testyard worker` processes;
+    #: none: this process only answers the API.
+    executor: Literal["local", "celery", "none"] = "local"
     secret_key: str | None = None
     admin_password: str | None = None
     host: str = "127.0.0.1"
