@@ -87,6 +87,7 @@ def test_a_run_is_split_across_two_workers(
 
     listed = api.get("/workers")
     assert listed["executor"] == "celery" and listed["live"] == 2
+    assert api.as_user(None).request("GET", "/workers").status_code == 401
     assert all(w["slots"] == 2 and w["run_id"] is None for w in listed["workers"])
 
 
