@@ -38,6 +38,12 @@ class Settings(BaseSettings):
     login_max_failures_per_address: int = Field(default=50, ge=1)
     login_lockout_s: int = Field(default=15 * 60, ge=1)
     sqlite_busy_timeout_ms: int = 30_000
+    #: Live events one run-stream socket may hold unsent; past it the socket catches up
+    #: from the store instead (api/ws.py), so a slow client never grows memory.
+    ws_queue_limit: int = Field(default=1000, ge=10)
+    #: A run-stream client that takes no batch of events for this long is closed with
+    #: 1013 (it reconnects with ``?after=SEQ``).
+    ws_send_timeout_s: float = Field(default=30.0, gt=0)
     log_level: str = "info"
 
     # The command line as a client of a running server (`testyard run`).

@@ -7,9 +7,35 @@ import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from testyard.events.bus import Message
+from testyard.events.bus import RECONNECTED, Message
 
+#: Messages a subscriber may have waiting; past it new ones are dropped and the
+#: subscriber is told (RECONNECTED) to catch up from the store.
 QUEUE_LIMIT = 10_000
+
+
+class _Inbox:
+    """One subscription's bounded queue, and whether it has dropped messages since the
+    subscriber last heard so."""
+
+    def __init__(self) -> None:
+        self.queue: asyncio.Queue[Message] = asyncio.Queue(QUEUE_LIMIT)
+        self.lost = False
+
+    def offer(self, messages: list[Message]) -> None:
+        for message in messages:
+            if self.queue.full():
+                self.lost = True
+            else:
+                self.queue.put_nowait(message)
+
+    async def messages(self) -> AsyncIterator[Message]:
+        while True:
+            message = await self.queue.get()
+            if self.lost:
+                self.lost = False
+                yield RECONNECTED
+            yield message
 
 
 class MemoryBus:
@@ -18,31 +44,30 @@ class MemoryBus:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._subscribers: dict[
-            str, set[tuple[asyncio.AbstractEventLoop, asyncio.Queue[Message]]]
-        ] = {}
+        self._subscribers: dict[str, set[tuple[asyncio.AbstractEventLoop, _Inbox]]] = {}
 
     def publish(self, channel: str, message: Message) -> None:
+        self.publish_many(channel, [message])
+
+    def publish_many(self, channel: str, messages: list[Message]) -> None:
+        # One hand-over per subscriber for the whole list: each wakes its loop.
+        messages = list(messages)  # the caller may reuse its list
         with self._lock:
             targets = list(self._subscribers.get(channel, ()))
-        for loop, queue in targets:
+        for loop, inbox in targets:
             try:
-                loop.call_soon_threadsafe(_offer, queue, message)
+                loop.call_soon_threadsafe(inbox.offer, messages)
             except RuntimeError:  # the subscriber's loop has closed
                 continue
 
-    def publish_many(self, channel: str, messages: list[Message]) -> None:
-        for message in messages:
-            self.publish(channel, message)
-
     @asynccontextmanager
     async def subscribe(self, channel: str) -> AsyncIterator[AsyncIterator[Message]]:
-        queue: asyncio.Queue[Message] = asyncio.Queue(QUEUE_LIMIT)
-        entry = (asyncio.get_running_loop(), queue)
+        inbox = _Inbox()
+        entry = (asyncio.get_running_loop(), inbox)
         with self._lock:
             self._subscribers.setdefault(channel, set()).add(entry)
         try:
-            yield _drain(queue)
+            yield inbox.messages()
         finally:
             with self._lock:
                 self._subscribers.get(channel, set()).discard(entry)
@@ -50,15 +75,3 @@ class MemoryBus:
     def close(self) -> None:
         with self._lock:
             self._subscribers.clear()
-
-
-def _offer(queue: asyncio.Queue[Message], message: Message) -> None:
-    # A subscriber that fell 10,000 messages behind loses live ones; stored events
-    # come back from the store when it reconnects.
-    if not queue.full():
-        queue.put_nowait(message)
-
-
-async def _drain(queue: asyncio.Queue[Message]) -> AsyncIterator[Message]:
-    while True:
-        yield await queue.get()
