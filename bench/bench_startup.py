@@ -25,7 +25,7 @@ from typing import Any
 
 from bench_execution import epoch, serve
 from results_md import write_section
-from suite_runs import Client, Interpreter, SuiteFile, plain_pytest, write_suite
+from suite_runs import Client, Interpreter, SuiteFile, Timed, plain_pytest, write_suite
 
 SUITE: list[SuiteFile] = [
     ("tests/test_one.py", [1.0, 1.0, 1.0]),
@@ -34,7 +34,7 @@ SUITE: list[SuiteFile] = [
     ("tests/test_four.py", [1.0, 1.0]),
 ]
 WORKERS = 10
-REPEATS = 3
+REPEATS = 5
 TARGET_WITHIN_S = 0.5
 COMMAND = ".venv/bin/python bench/bench_startup.py"
 
@@ -49,9 +49,10 @@ class Phases:
     tests_s: float  # first test starts -> last test ends
     to_finished_s: float  # last test ends -> finished_at
     seen_after_s: float  # the rest: finished_at -> seen, and POST -> created_at
+    session_s: float  # pytest's own session time, from the run's log
 
 
-def phases(client: Client, run: dict[str, Any], client_s: float) -> Phases:
+def phases(client: Client, run: dict[str, Any], timed: Timed) -> Phases:
     results = client.results(run["id"])
     created, started, finished = (
         epoch(run[k]) for k in ("created_at", "started_at", "finished_at")
@@ -59,21 +60,22 @@ def phases(client: Client, run: dict[str, Any], client_s: float) -> Phases:
     first = min(epoch(r["started_at"]) for r in results)
     last = max(epoch(r["finished_at"]) for r in results)
     return Phases(
-        client_s=client_s,
+        client_s=timed.wall_s,
         queued_s=started - created,
         to_first_test_s=first - started,
         tests_s=last - first,
         to_finished_s=finished - last,
-        seen_after_s=client_s - (finished - created),
+        seen_after_s=timed.wall_s - (finished - created),
+        session_s=timed.session_s,
     )
 
 
-def measure(root: Path) -> tuple[list[float], list[float], list[Phases]]:
+def measure(root: Path) -> tuple[list[float], list[Timed], list[Phases]]:
     directory = root / "plain"
     write_suite(directory, SUITE)
     interpreter = Interpreter.lean(root / "plain-env")
     serial: list[float] = []
-    parallel: list[float] = []
+    parallel: list[Timed] = []
     runs: list[Phases] = []
     with serve(root / "testyard") as url:
         client = Client(url, "bench-startup", SUITE)
@@ -84,12 +86,12 @@ def measure(root: Path) -> tuple[list[float], list[float], list[Phases]]:
             for i in range(1, REPEATS + 1):
                 serial.append(plain_pytest(interpreter, directory, events=False).wall_s)
                 n = ("-n", str(WORKERS))
-                parallel.append(plain_pytest(interpreter, directory, *n, events=False).wall_s)
+                parallel.append(plain_pytest(interpreter, directory, *n, events=False))
                 run, timed = client.run(body)
-                runs.append(phases(client, run, timed.wall_s))
+                runs.append(phases(client, run, timed))
                 print(
                     f"({i}/{REPEATS}) serial {serial[-1]:.2f} s, -n {WORKERS} "
-                    f"{parallel[-1]:.2f} s, testyard {timed.wall_s:.2f} s",
+                    f"{parallel[-1].wall_s:.2f} s, testyard {timed.wall_s:.2f} s",
                     flush=True,
                 )
         finally:
@@ -97,22 +99,25 @@ def measure(root: Path) -> tuple[list[float], list[float], list[Phases]]:
     return serial, parallel, runs
 
 
-def report(serial: list[float], parallel: list[float], runs: list[Phases], when: str) -> str:
+def report(serial: list[float], parallel: list[Timed], runs: list[Phases], when: str) -> str:
     def row(name: str, values: list[float]) -> str:
         each = ", ".join(f"{v:.2f}" for v in values)
-        return f"| {name} | {statistics.median(values):.2f} | {each} |"
+        return f"| {name} | {statistics.median(values):.2f} | {min(values):.2f} | {each} |"
 
     def phase(name: str, attribute: str) -> str:
         return row(name, [getattr(r, attribute) for r in runs])
 
-    ours, plain = statistics.median(r.client_s for r in runs), statistics.median(parallel)
+    plain = statistics.median(t.wall_s for t in parallel)
+    ours = statistics.median(r.client_s for r in runs)
+    best = min(r.client_s for r in runs) - min(t.wall_s for t in parallel)
     lines = [
         f"10 one-second tests in 4 files; median of {REPEATS} alternating repetitions.",
         "",
-        "| run | median s | each s |",
-        "| --- | ---: | --- |",
+        "| run | median s | best s | each s |",
+        "| --- | ---: | ---: | --- |",
         row("plain `pytest`, serial", serial),
-        row(f"plain `pytest -n {WORKERS}`", parallel),
+        row(f"plain `pytest -n {WORKERS}`", [t.wall_s for t in parallel]),
+        row("- pytest's own session time", [t.session_s for t in parallel]),
         phase(f"testyard, `workers: {WORKERS}`: POST -> final status seen", "client_s"),
         phase("- queued: created_at -> started_at", "queued_s"),
         phase(
@@ -122,11 +127,14 @@ def report(serial: list[float], parallel: list[float], runs: list[Phases], when:
         phase("- first test starts -> last test ends", "tests_s"),
         phase("- last test ends -> finished_at (exit, ingestion, status)", "to_finished_s"),
         phase("- POST -> created_at, finished_at -> seen by the client", "seen_after_s"),
+        phase("- pytest's own session time, from the run's log", "session_s"),
         "",
         "| target | value | |",
         "| --- | ---: | --- |",
         f"| testyard - plain `pytest -n {WORKERS}` <= {TARGET_WITHIN_S} s | "
         f"{ours - plain:+.2f} s | {'met' if ours - plain <= TARGET_WITHIN_S else 'MISSED'} |",
+        f"| the same, best against best | {best:+.2f} s | "
+        f"{'met' if best <= TARGET_WITHIN_S else 'MISSED'} |",
         "",
         f"`{COMMAND}` on {when}: {os.cpu_count()} CPUs, load average "
         f"{os.getloadavg()[0]:.1f} at the end, Python {platform.python_version()}.",
