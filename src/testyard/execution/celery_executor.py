@@ -26,7 +26,7 @@ from testyard.events.publisher import RunEvents
 from testyard.events.store import done_message, status_message, store_events
 from testyard.execution import shards
 from testyard.execution.celery_app import make_celery, send_shard
-from testyard.execution.driver import _recorded_durations
+from testyard.execution.driver import recorded_durations
 from testyard.execution.ingest import final_counts
 from testyard.loops import PollingLoop
 from testyard.services import runs, workers
@@ -145,7 +145,7 @@ class ShardWatch(PollingLoop):
 
     def _split(self, session: Session, run: Run, live: int) -> list[RunShard]:
         paths = [case["path"] for case in run.snapshot["cases"]]
-        durations = {r.nodeid: r.duration_s for r in _recorded_durations(session, run.case_ids)}
+        durations = {r.nodeid: r.duration_s for r in recorded_durations(session, run.case_ids)}
         plans = shards.plan_shards(paths, run.snapshot.get("nodeids"), durations, live)
         return shards.create_shards(session, run, plans)
 

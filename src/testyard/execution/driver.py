@@ -78,7 +78,7 @@ def load_spec(
             snapshot = {**snapshot, "cases": kept}
             case_ids = [c["id"] for c in kept]
             nodeids = only_nodeids
-        durations = _recorded_durations(session, case_ids)
+        durations = recorded_durations(session, case_ids)
         complete = {d[0] for d in durations} >= set(case_ids)
         if nodeids is not None:
             wanted = set(nodeids)
@@ -109,7 +109,7 @@ class Recorded(NamedTuple):
     cpu_s: float | None
 
 
-def _recorded_durations(session: Any, case_ids: list[int]) -> list[Recorded]:
+def recorded_durations(session: Any, case_ids: list[int]) -> list[Recorded]:
     """The last recorded duration (and CPU time) of each test of these cases."""
     if not case_ids:
         return []
