@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import logging
 import os
@@ -100,6 +101,17 @@ def load_spec(
         )
 
 
+def failure_message(run_id: int, exc: Exception) -> str:
+    """What a run that broke inside testyard says: a full disk (the data directory's,
+    where the log and artifacts go) plainly, anything else with its traceback logged."""
+    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+        where = exc.filename or "the run's log or artifacts"
+        log.error("run %s: no space left on device writing %s", run_id, where)
+        return f"no space left on device writing {where}: free some space and run again"
+    log.exception("run %s failed inside testyard", run_id)
+    return f"testyard could not run this: {exc}"
+
+
 class Recorded(NamedTuple):
     """The latest final result of one test, as far as scheduling cares."""
 
@@ -174,9 +186,8 @@ class RunDriver:
         try:
             self._execute()
         except Exception as exc:  # the run must end, whatever broke
-            log.exception("run %s failed inside testyard", self.run_id)
             self._remove_workspace()
-            self._end("error", error=f"testyard could not run this: {exc}")
+            self._end("error", error=failure_message(self.run_id, exc))
         finally:
             self._remove_workspace()
 

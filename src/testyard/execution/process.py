@@ -9,6 +9,7 @@ and has caps on memory, CPU time and open files.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import pwd
 import signal
@@ -17,6 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
+
+logger = logging.getLogger(__name__)
 
 TRUNCATED = "\n[testyard: output past {cap} bytes was cut here; the run went on]\n"
 MASK = "********"
@@ -105,21 +108,42 @@ def copy_output(
     on_line: Callable[[str], None] | None = None,
 ) -> int:
     """Copy the process output into ``log`` (masked, cut at ``cap`` bytes), draining it
-    to the end so the process never blocks on a full pipe. Returns bytes seen."""
+    to the end so the process never blocks on a full pipe. Returns bytes seen.
+
+    A log that cannot be written (its disk full) stops the copying, not the draining:
+    the tests run on instead of hanging on a full pipe, and the run ends ``error`` when
+    the log is closed or the artifacts saved on the same full disk."""
     written = seen = 0
     cut = False
+    failed: OSError | None = None
     for raw in iter(lambda: stream.readline(64 * 1024), b""):
         seen += len(raw)
         if cut:
             continue
         line = mask(raw.decode("utf-8", errors="replace"))
-        if written + len(raw) > cap:
-            log.write(TRUNCATED.format(cap=cap))
-            cut = True
-            continue
-        written += len(raw)
-        log.write(line)
-        if on_line is not None:
-            on_line(line)
-    log.flush()
+        try:
+            cut = _write_capped(log, line, len(raw), written, cap)
+        except OSError as exc:
+            failed, cut = exc, True
+        if not cut:
+            written += len(raw)
+            if on_line is not None:
+                on_line(line)
+    if failed is None:
+        try:
+            log.flush()
+        except OSError as exc:
+            failed = exc
+    if failed is not None:
+        # Closing the log or saving the artifacts fails the same way and ends the run.
+        logger.error("the run's output could not be written (%s); it was drained", failed)
     return seen
+
+
+def _write_capped(log: IO[str], line: str, size: int, written: int, cap: int) -> bool:
+    """Write ``line`` unless it would pass ``cap``; True once the log is cut."""
+    if written + size > cap:
+        log.write(TRUNCATED.format(cap=cap))
+        return True
+    log.write(line)
+    return False

@@ -13,6 +13,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from tests.conftest import ADMIN_PASSWORD
+from tests.factories import make_project, run_code
 from tests.support.api import Api, login
 from testyard.api.app import create_app
 from testyard.config import Settings
@@ -65,3 +66,47 @@ def test_a_full_disk_answers_507_and_recovers(small_disk: Path) -> None:
         admin.post("/projects", {"name": "after"})
         names = {p["name"] for p in admin.get("/projects")["items"]}
         assert {"before", "after"} <= names
+
+
+FILL_THEN_TALK = """
+import pathlib
+
+
+def test_fill_the_disk_then_talk():
+    with (pathlib.Path({disk!r}) / "filler").open("wb") as out:
+        try:
+            while True:
+                out.write(b"\\\\0" * 65_536)
+                out.flush()
+        except OSError:
+            pass
+    for n in range(20_000):
+        print("line", n, "x" * 100)
+    assert False, "the report repeats the output: it has to go to the full disk"
+"""
+
+
+def test_a_disk_that_fills_during_a_run_ends_it_error_and_the_server_stays_up(
+    small_disk: Path, tmp_path: Path
+) -> None:
+    """The data directory (the run's log and artifacts) fills while the run runs; the
+    database lives elsewhere, as PostgreSQL would."""
+    settings = Settings(
+        data_dir=small_disk / "data",
+        database_url=f"sqlite:///{tmp_path / 'testyard.db'}",
+        work_dir=tmp_path / "work",
+        admin_password=ADMIN_PASSWORD,
+        scheduler=False,
+    )
+    with TestClient(create_app(settings)) as client:
+        admin = Api(client, login(client, "admin", ADMIN_PASSWORD))
+        pid = make_project(admin)["id"]
+        run = run_code(admin, pid, FILL_THEN_TALK.format(disk=str(small_disk)), workers=0)
+        assert run["status"] == "error", run
+        assert "no space left on device" in run["error"], run["error"]
+        assert client.get("/healthz").status_code == 200
+        assert admin.get(f"/projects/{pid}")["id"] == pid
+
+        (small_disk / "filler").unlink()
+        again = run_code(admin, pid, "def test_ok():\n    pass\n", workers=0)
+        assert again["status"] == "passed", again
