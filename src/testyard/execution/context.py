@@ -33,3 +33,7 @@ class StopSignal:
 
     def is_set(self) -> bool:
         return self._event.is_set()
+
+    @property
+    def event(self) -> threading.Event:
+        return self._event

@@ -19,6 +19,14 @@ from subprocess import Popen
 from typing import Any, NamedTuple
 
 from sqlalchemy import select as sql_select
+from sqlalchemy.exc import SQLAlchemyError
+from tenacity import (
+    Retrying,
+    retry_if_exception_type,
+    stop_after_delay,
+    stop_when_event_set,
+    wait_exponential,
+)
 
 from testyard.db.engine import transaction
 from testyard.db.models import RunResult
@@ -36,6 +44,12 @@ from testyard.workspace import layout
 log = logging.getLogger(__name__)
 
 POLL_S = 0.2
+#: How long a run keeps trying to record its end when the database refuses (full
+#: disk), and the longest wait between two tries.
+END_RETRY_S = 15 * 60
+END_RETRY_WAIT_S = 10.0
+#: How SQLite and PostgreSQL say their disk is full.
+DISK_FULL = ("database or disk is full", "no space left on device")
 STATUS_CHECK_S = 1.0
 
 
@@ -103,11 +117,15 @@ def load_spec(
 
 def failure_message(run_id: int, exc: Exception) -> str:
     """What a run that broke inside testyard says: a full disk (the data directory's,
-    where the log and artifacts go) plainly, anything else with its traceback logged."""
+    where the log, the artifacts and an SQLite database go) plainly, anything else with
+    its traceback logged."""
     if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
         where = exc.filename or "the run's log or artifacts"
         log.error("run %s: no space left on device writing %s", run_id, where)
         return f"no space left on device writing {where}: free some space and run again"
+    if isinstance(exc, SQLAlchemyError) and any(s in str(exc).lower() for s in DISK_FULL):
+        log.error("run %s: no space left on device for the database", run_id)
+        return "no space left on device writing the database: free some space and run again"
     log.exception("run %s failed inside testyard", run_id)
     return f"testyard could not run this: {exc}"
 
@@ -176,6 +194,7 @@ class RunDriver:
         self.run_id = run_id
         self.stop = stop
         self.workspace: Path | None = None
+        self.process: Popen[bytes] | None = None
         self.stopped: str | None = None
         self.sink: ResultSink | None = None
         self.log_lines = LineBuffer()
@@ -186,10 +205,33 @@ class RunDriver:
         try:
             self._execute()
         except Exception as exc:  # the run must end, whatever broke
+            if self.process is not None:
+                kill_group(self.process)  # no test goes on unwatched
+                self.process.wait()
             self._remove_workspace()
-            self._end("error", error=failure_message(self.run_id, exc))
+            self._end_eventually("error", error=failure_message(self.run_id, exc))
         finally:
             self._remove_workspace()
+
+    def _end_eventually(self, status: str, **fields: Any) -> None:
+        """End the run even if the database cannot take it right now (its disk is
+        full, it restarts): retried with backoff for `END_RETRY_S`, or until the server
+        stops (on its next start the run is then ``interrupted``)."""
+        retrying = Retrying(
+            retry=retry_if_exception_type((SQLAlchemyError, OSError)),
+            wait=wait_exponential(multiplier=0.5, max=END_RETRY_WAIT_S),
+            stop=stop_after_delay(END_RETRY_S) | stop_when_event_set(self.stop.event),
+            before_sleep=lambda state: log.warning(
+                "run %s: cannot record its end yet, retrying: %s",
+                self.run_id,
+                state.outcome.exception() if state.outcome else "",
+            ),
+            reraise=True,
+        )
+        try:
+            retrying(self._end, status, **fields)
+        except Exception:
+            log.exception("run %s: its end could not be recorded", self.run_id)
 
     def _remove_workspace(self) -> None:
         """Before the run ends: whoever sees it finished sees its workspace gone."""
@@ -303,6 +345,7 @@ class RunDriver:
             )
         finally:
             os.close(write_fd)
+        self.process = process
         case_paths = {c["path"]: c["id"] for c in spec.snapshot["cases"]}
         sink = self._make_sink(spec, case_paths)
         self.sink = sink
@@ -321,9 +364,14 @@ class RunDriver:
                 daemon=True,
             )
             output.start()
-            self._pump_events(read_fd, sink, process, spec)
-            output.join()
-            process.stdout.close()
+            try:
+                self._pump_events(read_fd, sink, process, spec)
+            except BaseException:
+                kill_group(process)  # its output then ends, and the copy with it
+                raise
+            finally:
+                output.join()
+                process.stdout.close()
         return process, sink, log_path
 
     def _make_sink(self, spec: RunSpec, case_paths: dict[str, int]) -> ResultSink:

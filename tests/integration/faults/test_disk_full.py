@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,7 +14,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from tests.conftest import ADMIN_PASSWORD
-from tests.factories import make_project, run_code
+from tests.factories import make_case, make_project, run_code, start_run, wait_for_run
 from tests.support.api import Api, login
 from testyard.api.app import create_app
 from testyard.config import Settings
@@ -108,5 +109,61 @@ def test_a_disk_that_fills_during_a_run_ends_it_error_and_the_server_stays_up(
         assert admin.get(f"/projects/{pid}")["id"] == pid
 
         (small_disk / "filler").unlink()
+        again = run_code(admin, pid, "def test_ok():\n    pass\n", workers=0)
+        assert again["status"] == "passed", again
+
+
+FILL_THEN_REPORT = """
+import pathlib
+
+
+def test_fill_the_disk():
+    with (pathlib.Path({disk!r}) / "filler").open("wb") as out:
+        try:
+            while True:
+                out.write(b"\\\\0" * 65_536)
+                out.flush()
+        except OSError:
+            pass
+
+
+def test_after_it():
+    pass
+"""
+
+
+def test_a_full_disk_under_the_sqlite_database_ends_the_run_once_there_is_space(
+    small_disk: Path, tmp_path: Path
+) -> None:
+    """The default set-up: SQLite in the data directory, which fills during the run.
+    Nothing can be written meanwhile; the test process is stopped, and the run ends
+    ``error`` with a clear message as soon as space is freed, without a restart."""
+    settings = Settings(
+        data_dir=small_disk / "data",
+        work_dir=tmp_path / "work",
+        admin_password=ADMIN_PASSWORD,
+        scheduler=False,
+    )
+    with TestClient(create_app(settings)) as client:
+        admin = Api(client, login(client, "admin", ADMIN_PASSWORD))
+        pid = make_project(admin)["id"]
+        case = make_case(admin, pid, code=FILL_THEN_REPORT.format(disk=str(small_disk)))
+        run_id = start_run(admin, pid, case_ids=[case["id"]], workers=0)
+        workspaces = tmp_path / "work" / "workspaces"
+
+        def gave_up_running() -> bool:
+            """The driver removes the workspace once the run broke, before ending it."""
+            started = (small_disk / "filler").exists()
+            return started and not list(workspaces.glob(f"run-{run_id}-*"))
+
+        deadline = time.monotonic() + 60
+        while not gave_up_running():
+            assert time.monotonic() < deadline, "the run never hit the full disk"
+            time.sleep(0.1)
+        (small_disk / "filler").unlink()
+
+        run = wait_for_run(admin, run_id, timeout=60)
+        assert run["status"] == "error", run
+        assert "no space left on device" in run["error"], run["error"]
         again = run_code(admin, pid, "def test_ok():\n    pass\n", workers=0)
         assert again["status"] == "passed", again
