@@ -69,22 +69,32 @@ def test_a_full_disk_answers_507_and_recovers(small_disk: Path) -> None:
         assert {"before", "after"} <= names
 
 
-FILL_THEN_TALK = """
+#: Test code that takes every free byte of the small disk (the same loop as `fill`).
+FILL = """
 import pathlib
 
 
-def test_fill_the_disk_then_talk():
+def fill():
     with (pathlib.Path({disk!r}) / "filler").open("wb") as out:
         try:
             while True:
-                out.write(b"\\\\0" * 65_536)
+                out.write(b"\\0" * 65_536)
                 out.flush()
         except OSError:
             pass
+"""
+
+FILL_THEN_TALK = (
+    FILL
+    + """
+
+def test_fill_the_disk_then_talk():
+    fill()
     for n in range(20_000):
         print("line", n, "x" * 100)
     assert False, "the report repeats the output: it has to go to the full disk"
 """
+)
 
 
 def test_a_disk_that_fills_during_a_run_ends_it_error_and_the_server_stays_up(
@@ -113,23 +123,18 @@ def test_a_disk_that_fills_during_a_run_ends_it_error_and_the_server_stays_up(
         assert again["status"] == "passed", again
 
 
-FILL_THEN_REPORT = """
-import pathlib
-
+FILL_THEN_REPORT = (
+    FILL
+    + """
 
 def test_fill_the_disk():
-    with (pathlib.Path({disk!r}) / "filler").open("wb") as out:
-        try:
-            while True:
-                out.write(b"\\\\0" * 65_536)
-                out.flush()
-        except OSError:
-            pass
+    fill()
 
 
 def test_after_it():
     pass
 """
+)
 
 
 def test_a_full_disk_under_the_sqlite_database_ends_the_run_once_there_is_space(
