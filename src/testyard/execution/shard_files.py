@@ -1,12 +1,15 @@
-"""A sharded run's files: each worker keeps its shard's console log and junit.xml in
+"""A sharded run's files: each worker keeps its shard's console log, junit.xml and
+Allure results in
 the database (workers may be other machines), and the server joins them into the
 run's ``log.txt`` and ``junit.xml`` the first time someone asks after the run ended."""
 
 from __future__ import annotations
 
+import io
 import os
 import tempfile
 import xml.etree.ElementTree as ET
+import zipfile
 from pathlib import Path
 
 from sqlalchemy import delete, select
@@ -15,7 +18,11 @@ from sqlalchemy.orm import Session
 from testyard.db.models import RunFile
 
 #: The worker's file name → the stored name's pattern and the run's joined file.
-KEPT = {"log.txt": "log-shard-{}.txt", "junit.xml": "junit-shard-{}.xml"}
+KEPT = {
+    "log.txt": "log-shard-{}.txt",
+    "junit.xml": "junit-shard-{}.xml",
+    "allure.zip": "allure-shard-{}.zip",
+}
 
 
 def keep(session: Session, run_id: int, index: int, folder: Path) -> None:
@@ -41,10 +48,13 @@ def materialize(session: Session, run_id: int, folder: Path) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     logs = [(name, data) for name, data in rows if name.startswith("log-")]
     junits = [data for name, data in rows if name.startswith("junit-")]
+    allures = [data for name, data in rows if name.startswith("allure-")]
     if logs and not (folder / "log.txt").exists():
         _write(folder / "log.txt", _joined_logs(logs))
     if junits and not (folder / "junit.xml").exists():
         _write(folder / "junit.xml", _joined_junit(junits))
+    if allures and not (folder / "allure.zip").exists():
+        _write(folder / "allure.zip", _joined_zips(allures))
 
 
 def _joined_logs(logs: list[tuple[str, bytes]]) -> bytes:
@@ -71,6 +81,21 @@ def _joined_junit(documents: list[bytes]) -> bytes:
         root.extend(suites)
     joined: bytes = ET.tostring(root, encoding="utf-8", xml_declaration=True)
     return joined
+
+
+def _joined_zips(archives: list[bytes]) -> bytes:
+    """One Allure results zip: every shard's files (Allure names them by UUID, so
+    they never clash; a repeated name keeps the first)."""
+    out = io.BytesIO()
+    seen: set[str] = set()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as joined:
+        for data in archives:
+            with zipfile.ZipFile(io.BytesIO(data)) as part:
+                for info in part.infolist():
+                    if info.filename not in seen:
+                        seen.add(info.filename)
+                        joined.writestr(info, part.read(info))
+    return out.getvalue()
 
 
 def _write(path: Path, data: bytes) -> None:

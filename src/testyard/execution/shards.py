@@ -123,9 +123,14 @@ def shards_of(session: Session, run_id: int) -> list[RunShard]:
 
 def lock_run(session: Session, run_id: int) -> str:
     """Lock the run row first, always (claims and ends of a run's shards take their
-    turns; the same order everywhere, so no deadlock); answers its status."""
+    turns; the same order everywhere, so no deadlock); answers its status.
+
+    ``FOR NO KEY UPDATE`` on PostgreSQL, the lock an UPDATE of the row takes: a plain
+    ``FOR UPDATE`` also waits for the key-share locks that inserting results (whose
+    foreign key names the run) holds, and deadlocks with a shard that is storing its
+    results and then numbering their events."""
     status = session.scalars(
-        select(Run.status).where(Run.id == run_id).with_for_update()
+        select(Run.status).where(Run.id == run_id).with_for_update(key_share=True)
     ).one_or_none()
     if status is None:
         raise not_found("run", run_id)

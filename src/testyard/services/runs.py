@@ -248,7 +248,7 @@ def set_run_status(session: Session, run_id: int, status: str, **fields: Any) ->
         select(Run)
         .where(Run.id == run_id)
         .options(lazyload(Run.triggered_by))  # no outer join: PostgreSQL cannot lock one
-        .with_for_update(of=Run)
+        .with_for_update(of=Run, key_share=True)  # FOR NO KEY UPDATE: see shards.lock_run
         .execution_options(populate_existing=True)
     )
     run = session.scalars(locked).one_or_none()

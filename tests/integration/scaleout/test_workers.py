@@ -3,6 +3,8 @@ a worker's machine is lost mid-shard, a run that says it waits when no worker li
 
 from __future__ import annotations
 
+import io
+import zipfile
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
@@ -64,9 +66,10 @@ def test_a_run_is_split_across_two_workers(
     start_worker("alpha")
     start_worker("beta")
     pid, case_ids = sleepy_project(api, 0.2)
+    api.patch(f"/projects/{pid}", {"allure": True})
     run_id = start_run(api, pid, case_ids=case_ids)
     run = wait_for_run(api, run_id)
-    assert run["status"] == "passed", run
+    assert run["status"] == "passed", (run["error"], run["shards"])
     assert run["executor"] == "celery"
     assert run["counts"]["passed"] == run["collected"] == FILES * TESTS_PER_FILE
     shards = run["shards"]
@@ -79,11 +82,15 @@ def test_a_run_is_split_across_two_workers(
     assert_one_final_result_per_test(api, run_id)
 
     names = {a["name"] for a in run["artifacts"]}
-    assert {"log", "junit.xml"} <= names
+    assert {"log", "junit.xml", "allure.zip"} <= names
     junit = api.request("GET", f"/runs/{run_id}/artifacts/junit.xml").text
     assert junit.count("<testcase ") == FILES * TESTS_PER_FILE
     log = api.request("GET", f"/runs/{run_id}/artifacts/log").text
     assert "===== shard 1 =====" in log and "===== shard 2 =====" in log
+    allure = api.request("GET", f"/runs/{run_id}/artifacts/allure.zip").content
+    with zipfile.ZipFile(io.BytesIO(allure)) as archive:
+        results = [n for n in archive.namelist() if n.endswith("-result.json")]
+    assert len(results) == FILES * TESTS_PER_FILE  # both shards' Allure results
 
     listed = api.get("/workers")
     assert listed["executor"] == "celery" and listed["live"] == 2
@@ -114,7 +121,7 @@ def test_a_lost_worker_s_shard_runs_again_without_duplicate_results(
     doomed.lose_machine()
 
     run = wait_for_run(api, run_id, timeout=120)
-    assert run["status"] == "passed", run
+    assert run["status"] == "passed", (run["error"], run["shards"])
     assert_one_final_result_per_test(api, run_id)
     again = [s for s in run["shards"] if s["deliveries"] == 2]
     assert len(again) == 1 and again[0]["worker"] == "survivor"
