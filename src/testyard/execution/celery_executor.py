@@ -97,28 +97,36 @@ class ShardWatch(PollingLoop):
             )
         for run_id in ids:
             self._tend(run_id, live)
+        # Forget what was said about runs that ended.
+        self.noticed = {key for key in self.noticed if key[0] in ids}
+        self.suspects = {key: at for key, at in self.suspects.items() if key[0] in ids}
 
     def _tend(self, run_id: int, live: int) -> None:
-        messages: list[Message] = []
+        """One pass over one run; events are published once their transaction has
+        committed, so what clients see is stored."""
+        status: Message | None = None
         to_send: list[int] = []
+        lost: list[int] = []
         with transaction(self.sessions) as session:
             run = runs.get_run(session, run_id)
+            project_id = run.project_id
             if self._past_deadline(run):
-                self._time_out(session, run)
-                return
-            every = shards.shards_of(session, run_id)
-            if not every and live:
-                every = self._split(session, run, live)
-            to_send = [s.index for s in every if s.status == shards.PENDING]
-            lost = [s.index for s in every if self._lost(s)]
-            messages = self._notices(session, run, every, live)
-            stored = store_events(session, run_id, messages)
+                stored, status = self._time_out(session, run)
+            else:
+                every = shards.shards_of(session, run_id)
+                if not every and live:
+                    every = self._split(session, run, live)
+                to_send = [s.index for s in every if s.status == shards.PENDING]
+                lost = [s.index for s in every if self._lost(s)]
+                stored = store_events(session, run_id, self._notices(run, every, live))
         for index in to_send:
             self._send(run_id, index)
         for index in lost:
             log.warning("run %s shard %s: its message seems lost; sent again", run_id, index)
             send_shard(self.app, run_id, index)
         self.events.publish(run_id, stored)
+        if status is not None:
+            self.events.publish_status(project_id, status)
 
     def _lost(self, shard: RunShard) -> bool:
         """Whether the broker lost the shard's message (a Redis restarted without
@@ -164,9 +172,7 @@ class ShardWatch(PollingLoop):
                 .values(status=shards.QUEUED)
             )
 
-    def _notices(
-        self, session: Session, run: Run, every: list[RunShard], live: int
-    ) -> list[Message]:
+    def _notices(self, run: Run, every: list[RunShard], live: int) -> list[Message]:
         found: list[tuple[str, str]] = []
         unfinished = [s for s in every if s.status != shards.DONE]
         if not live and (unfinished or not every):
@@ -199,7 +205,8 @@ class ShardWatch(PollingLoop):
         timeout = run.timeout_s or self.settings.run_timeout_s
         return datetime.now(UTC) > run.started_at + timedelta(seconds=timeout)
 
-    def _time_out(self, session: Session, run: Run) -> None:
+    def _time_out(self, session: Session, run: Run) -> tuple[list[Message], Message]:
+        """End the run ``timed_out``; answers its stored events and status message."""
         timeout = run.timeout_s or self.settings.run_timeout_s
         events = store_events(session, run.id, [{"event": "timeout", "timeout_s": timeout}])
         ended, changed = runs.finish_run(
@@ -207,6 +214,4 @@ class ShardWatch(PollingLoop):
         )
         if changed:
             events += store_events(session, run.id, [done_message(ended)])
-        session.flush()
-        self.events.publish(run.id, events)
-        self.events.publish_status(ended.project_id, status_message(ended))
+        return events, status_message(ended)

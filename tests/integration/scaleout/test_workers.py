@@ -194,3 +194,20 @@ def test_runs_go_on_when_redis_restarts_and_loses_its_queue(
         assert_one_final_result_per_test(api, run_id)
     third = start_run(api, pid, case_ids=case_ids)
     assert wait_for_run(api, third, timeout=60)["status"] == "passed"
+
+
+def test_a_run_past_its_timeout_ends_timed_out_and_its_shard_stops(
+    api: Api, settings: Settings, start_worker: Callable[..., WorkerProcess]
+) -> None:
+    start_worker("slow")
+    pid, case_ids = sleepy_project(api, 5.0)
+    run_id = start_run(api, pid, case_ids=case_ids, timeout_s=3)
+    run = wait_for_run(api, run_id, timeout=30)
+    assert run["status"] == "timed_out", run["error"]
+    assert events_of(settings, run_id, "timeout")[0]["timeout_s"] == 3
+    wait_until(
+        lambda: all(s["status"] == "done" for s in api.get(f"/runs/{run_id}")["shards"]),
+        timeout=20,
+        what="the shard to stop",
+    )
+    assert api.get(f"/runs/{run_id}")["status"] == "timed_out"  # the shard's end keeps it
