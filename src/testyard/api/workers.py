@@ -8,12 +8,13 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from testyard.api.deps import CurrentUser, SessionDep, SettingsDep
+from testyard.api.schemas import Public
 from testyard.services import workers
 
 router = APIRouter(tags=["workers"])
 
 
-class WorkerPublic(BaseModel):
+class WorkerPublic(Public):
     name: str
     host: str
     pid: int
@@ -21,7 +22,9 @@ class WorkerPublic(BaseModel):
     version: str
     started_at: datetime
     heartbeat_at: datetime
-    live: bool = Field(description="heartbeat within three intervals, and not stopped")
+    live: bool = Field(
+        default=False, description="heartbeat within three intervals, and not stopped"
+    )
     run_id: int | None = Field(description="the run of the shard it runs now")
     shard_index: int | None
 
@@ -36,17 +39,8 @@ class WorkerList(BaseModel):
 def list_workers(_user: CurrentUser, session: SessionDep, settings: SettingsDep) -> WorkerList:
     """Each worker seen in the last day: host, slots, current shard, last heartbeat."""
     rows = [
-        WorkerPublic(
-            name=w.name,
-            host=w.host,
-            pid=w.pid,
-            slots=w.slots,
-            version=w.version,
-            started_at=w.started_at,
-            heartbeat_at=w.heartbeat_at,
-            live=workers.is_live(w, settings.worker_heartbeat_s),
-            run_id=w.run_id,
-            shard_index=w.shard_index,
+        WorkerPublic.model_validate(w).model_copy(
+            update={"live": workers.is_live(w, settings.worker_heartbeat_s)}
         )
         for w in workers.list_workers(session)
     ]
