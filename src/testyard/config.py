@@ -76,6 +76,9 @@ class Settings(BaseSettings):
     test_timeout_s: int = Field(default=300, ge=1)
     run_timeout_s: int = Field(default=6 * 3600, ge=1)
     dispatch_interval_s: float = Field(default=0.5, gt=0)
+    #: Fork each run's pytest processes from a warm interpreter that has pytest and the
+    #: plugins imported (execution/forkservers.py), instead of starting each afresh.
+    fork_server: bool = True
 
     # Scale-out (TESTYARD_EXECUTOR=celery): see docs/architecture.md, "Celery workers".
     #: The Celery broker; TESTYARD_REDIS_URL unless set.

@@ -22,6 +22,7 @@ from testyard.events.bus import make_bus
 from testyard.events.publisher import RunEvents
 from testyard.execution.context import ExecutionContext
 from testyard.execution.fixture_plan import provided_fixtures
+from testyard.execution.forkservers import fork_servers
 from testyard.execution.local import LocalExecutor
 from testyard.execution.protocol import Executor
 from testyard.execution.queue import Dispatcher
@@ -126,7 +127,10 @@ def start_local_execution(app: FastAPI, settings: Settings) -> None:
     if interrupted:
         log.warning("runs %s were running when the server stopped: interrupted", interrupted)
     context = ExecutionContext(
-        settings=settings, sessions=app.state.sessions, events=app.state.events
+        settings=settings,
+        sessions=app.state.sessions,
+        events=app.state.events,
+        forkservers=fork_servers(settings),
     )
     executor = LocalExecutor(context)
     executor.on_done = _dispatch(app, settings, executor).wake

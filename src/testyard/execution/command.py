@@ -119,6 +119,13 @@ def pytest_argv(
     return [*argv, "--", *targets]
 
 
+def forked(argv: list[str], client: Path, *, xdist: bool) -> list[str]:
+    """``argv`` (from `pytest_argv`) started through a fork server's ``client`` in
+    place of the interpreter, its xdist workers too (``pytest_plugin/forkworkers.py``)."""
+    workers = ["-p", "testyard.pytest_plugin.forkworkers"] if xdist else []
+    return [str(client), *argv[1:3], *workers, *argv[3:]]
+
+
 def nodeids_file(nodeids: list[str]) -> str:
     """The ``@FILE`` contents for ``nodeids``: one a line."""
     return "".join(f"{nodeid}\n" for nodeid in nodeids)

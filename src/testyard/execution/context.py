@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from testyard.config import Settings
 from testyard.events.memory import MemoryBus
 from testyard.events.publisher import RunEvents
+from testyard.execution.forkservers import ForkServers
 
 
 @dataclass
@@ -17,6 +18,8 @@ class ExecutionContext:
     settings: Settings
     sessions: sessionmaker[Session]
     events: RunEvents = field(default_factory=lambda: RunEvents(MemoryBus()))
+    #: Where runs fork their pytest processes from; None: each starts an interpreter.
+    forkservers: ForkServers | None = None
 
 
 class StopSignal:

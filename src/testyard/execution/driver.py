@@ -327,15 +327,17 @@ class RunDriver:
             allure_dir=allure_dir,
             durations_path=durations_path,
         )
-        limits = Limits(
-            self.settings.run_memory_mb, self.settings.run_cpu_s, self.settings.run_open_files
-        )
+        limits = Limits.of(self.settings)
         env = command.clean_environment(
             workspace=self.workspace,
             runtime=runtime,
             python=python,
             secrets=spec.snapshot.get("secrets", {}),
         )
+        launch = self.ctx.forkservers.launch(python, runtime) if self.ctx.forkservers else None
+        if launch is not None:
+            argv = command.forked(argv, launch.client, xdist=plan.workers > 0)
+            env.update(launch.environment())
         try:
             process = spawn(
                 wrap(argv, limits, self._run_as()),

@@ -55,3 +55,5 @@ class LocalExecutor:
             stop.set("interrupted")
         for thread, _stop in entries:
             thread.join(SHUTDOWN_WAIT_S)
+        if self.ctx.forkservers is not None:
+            self.ctx.forkservers.close()

@@ -17,7 +17,10 @@ import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from testyard.config import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +34,10 @@ class Limits:
     cpu_s: int
     open_files: int
 
+    @classmethod
+    def of(cls, settings: Settings) -> Limits:
+        return cls(settings.run_memory_mb, settings.run_cpu_s, settings.run_open_files)
+
 
 @dataclass(frozen=True)
 class RunAs:
@@ -43,11 +50,14 @@ class RunAs:
         return cls(entry.pw_uid, entry.pw_gid)
 
 
-def wrap(argv: list[str], limits: Limits, run_as: RunAs | None) -> list[str]:
+def wrap(
+    argv: list[str], limits: Limits, run_as: RunAs | None, *, die_with_thread: bool = True
+) -> list[str]:
     prefix = ["setpriv"]
     if run_as is not None:
         prefix += ["--reuid", str(run_as.uid), "--regid", str(run_as.gid), "--clear-groups"]
-    prefix += ["--pdeathsig", "KILL"]
+    if die_with_thread:  # killed when the thread that started it ends
+        prefix += ["--pdeathsig", "KILL"]
     memory = limits.memory_mb * 1024 * 1024
     prefix += [
         "prlimit",

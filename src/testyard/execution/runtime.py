@@ -14,6 +14,8 @@ from pathlib import Path
 import testyard.pytest_plugin as plugin_package
 
 PLUGIN_DIR = Path(plugin_package.__file__).parent
+#: The fork server program, relative to the runtime directory; also run as a program.
+FORKSERVER = Path("testyard/pytest_plugin/forkserver.py")
 
 
 def helpers_source() -> str:
@@ -38,7 +40,7 @@ def prepare_runtime(root: Path) -> Path:
     (building / "testyard" / "__init__.py").write_text(helpers_source(), encoding="utf-8")
     compileall.compile_dir(building, quiet=1)
     for path in [building, *building.rglob("*")]:
-        path.chmod(0o755 if path.is_dir() else 0o644)
+        path.chmod(0o755 if path.is_dir() or path.name == FORKSERVER.name else 0o644)
     (building / ".ready").touch()
     try:
         building.rename(target)

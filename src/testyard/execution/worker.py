@@ -25,6 +25,7 @@ from testyard.events.store import store_events
 from testyard.execution import shards
 from testyard.execution.celery_app import make_celery
 from testyard.execution.context import ExecutionContext
+from testyard.execution.forkservers import fork_servers
 from testyard.execution.shard_driver import ShardDriver
 from testyard.services import workers
 
@@ -41,7 +42,9 @@ class WorkerRuntime:
         engine = make_engine(settings.resolved_database_url)
         self.sessions = make_session_factory(engine)
         self.bus = make_bus(settings.redis_url)
-        self.ctx = ExecutionContext(settings, self.sessions, RunEvents(self.bus))
+        self.ctx = ExecutionContext(
+            settings, self.sessions, RunEvents(self.bus), fork_servers(settings)
+        )
         self.current: tuple[int, int] | None = None
         self._stop = threading.Event()
         self._beat_now = threading.Event()
@@ -110,6 +113,8 @@ class WorkerRuntime:
         try:
             self._beat(stopped=True)
         finally:
+            if self.ctx.forkservers is not None:
+                self.ctx.forkservers.close()
             self.bus.close()
 
 

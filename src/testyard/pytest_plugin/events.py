@@ -71,9 +71,15 @@ def pytest_load_initial_conftests(early_config: pytest.Config) -> Generator[None
         return (yield)
     except ConftestImportFailure as failure:
         path = early_config.known_args_namespace.testyard_events
-        if path and os.environ.get(CONTROLLER_PID_ENV) != str(os.getppid()):
+        if path and not _is_xdist_worker():  # the controller reports it, once
             _report_conftest_failure(path, early_config.rootpath, failure)
         raise
+
+
+def _is_xdist_worker() -> bool:
+    """A worker of this run: xdist sets ``PYTEST_XDIST_WORKER`` before it configures,
+    in an environment inherited from the controller, which set its pid there."""
+    return "PYTEST_XDIST_WORKER" in os.environ and CONTROLLER_PID_ENV in os.environ
 
 
 def _report_conftest_failure(path: str, rootpath: Path, failure: ConftestImportFailure) -> None:

@@ -1,0 +1,27 @@
+"""Has xdist start its workers through the fork server (see ``forkserver.py``).
+
+Loaded (``-p``) into the controller of a run that has a fork server. xdist starts
+each worker as ``sys.executable -u -c BOOTSTRAP``; pointing ``sys.executable`` at the
+fork server's client, just before the workers start, makes each of them a fork of an
+interpreter that has pytest and the plugins imported. Only the controller's value
+changes, and the controller runs no test; the workers keep the real interpreter.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+#: The socket of the run's fork server; without it workers start as usual.
+SOCKET_ENV = "TESTYARD_FORKSERVER_SOCKET"
+CLIENT = Path(__file__).with_name("forkserver.py")
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_setupnodes(config: pytest.Config, specs: list[Any]) -> None:
+    if os.environ.get(SOCKET_ENV) and os.access(CLIENT, os.X_OK):
+        sys.executable = str(CLIENT)
