@@ -143,10 +143,12 @@ def report(suite: list[SuiteFile], figures: dict[str, list[Timed]], when: str) -
         f"{_verdict(faster >= TARGET_FASTER)} | testyard {duration_wall:.2f} s (POST to "
         f"done) vs `pytest --dist load` {load_wall:.2f} s (process) |",
         "",
-        f"What `duration` can gain over `load` is bounded by `load`'s makespan excess: "
-        f"`load` is {load_span / low:.2f} x the bound on this suite, so even a testyard "
-        f"with the same start-up and shut-down cost as plain pytest would be "
-        f"{at_best:.0%} faster end to end.",
+        f"Balancing alone can gain at most `load`'s makespan excess: `load` is "
+        f"{load_span / low:.2f} x the bound on this suite, so with the same start-up and "
+        f"shut-down as plain pytest `duration` would be {at_best:.0%} faster end to end. "
+        f"The rest is start-up, request to first test: testyard "
+        f"{median(figures['duration'], 'startup_s'):.2f} s (its pytest and workers forked "
+        f"from the fork server), plain pytest {median(figures['load'], 'startup_s'):.2f} s.",
         "",
         f"`{COMMAND}` on {when}: {os.cpu_count()} CPUs, load average "
         f"{os.getloadavg()[0]:.1f} at the end, Python {platform.python_version()}.",

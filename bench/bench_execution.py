@@ -86,8 +86,9 @@ def epoch(value: str) -> float:
 
 
 @contextlib.contextmanager
-def serve(root: Path) -> Iterator[str]:
-    """A real ``testyard serve`` on a free port, its state under ``root``: its URL."""
+def serve(root: Path, **settings: str) -> Iterator[str]:
+    """A real ``testyard serve`` on a free port, its state under ``root``: its URL.
+    ``settings`` add ``TESTYARD_*`` variables (``fork_server="false"``)."""
     root.mkdir(parents=True)
     port = free_port()
     env = {
@@ -95,6 +96,7 @@ def serve(root: Path) -> Iterator[str]:
         "TESTYARD_DATA_DIR": str(root / "data"),
         "TESTYARD_WORK_DIR": str(root / "work"),
         "TESTYARD_ADMIN_PASSWORD": PASSWORD,
+        **{f"TESTYARD_{name.upper()}": value for name, value in settings.items()},
     }
     log_path = root / "server.log"
     argv = [sys.executable, "-m", "testyard.cli", "serve", "--port", str(port)]

@@ -4,10 +4,11 @@ Measured in one invocation on this machine: plain ``pytest`` serially and with
 ``-n 10`` (in an environment like the one testyard's runs get: pytest, xdist and
 testyard's plugins), and testyard with ``workers: 10`` through a real
 ``testyard serve`` and its HTTP API, from the POST to the final status seen by polling
-(after a first run that builds the run environment, not counted). testyard's time is
-split into its phases from the run's and the results' timestamps. The plain and
-testyard runs alternate ``REPEATS`` times; medians are reported. Target: testyard
-within 0.5 s of plain ``pytest -n 10``. Writes ``bench/RESULTS.md`` between
+(after a first run that builds the run environment, not counted), with its fork server
+(the default) and with ``TESTYARD_FORK_SERVER=false`` (a second server). testyard's
+time is split into its phases from the run's and the results' timestamps. The plain
+and testyard runs alternate ``REPEATS`` times; medians are reported. Target: testyard
+within 0.5 s of plain ``pytest -n 10``; stretch: faster than it. Writes ``bench/RESULTS.md`` between
 ``<!-- bench_startup -->`` markers. Run: ``.venv/bin/python bench/bench_startup.py``.
 """
 
@@ -70,45 +71,64 @@ def phases(client: Client, run: dict[str, Any], timed: Timed) -> Phases:
     )
 
 
-def measure(root: Path) -> tuple[list[float], list[Timed], list[Phases]]:
+@dataclass
+class Measured:
+    serial: list[float]
+    parallel: list[Timed]
+    runs: list[Phases]  # with the fork server
+    unforked: list[Phases]  # TESTYARD_FORK_SERVER=false
+
+
+def measure(root: Path) -> Measured:
     directory = root / "plain"
     write_suite(directory, SUITE)
     interpreter = Interpreter.lean(root / "plain-env")
-    serial: list[float] = []
-    parallel: list[Timed] = []
-    runs: list[Phases] = []
-    with serve(root / "testyard") as url:
+    got = Measured([], [], [], [])
+    with (
+        serve(root / "testyard") as url,
+        serve(root / "testyard-unforked", fork_server="false") as unforked_url,
+    ):
         client = Client(url, "bench-startup", SUITE)
+        unforked = Client(unforked_url, "bench-startup", SUITE)
         try:
             body = {"case_ids": client.case_ids, "workers": WORKERS}
-            print("testyard first run (builds the environment) ...", flush=True)
+            unforked_body = {"case_ids": unforked.case_ids, "workers": WORKERS}
+            print("testyard first runs (build the environment) ...", flush=True)
             client.run(body)
+            unforked.run(unforked_body)
             for i in range(1, REPEATS + 1):
-                serial.append(plain_pytest(interpreter, directory, events=False).wall_s)
+                got.serial.append(plain_pytest(interpreter, directory, events=False).wall_s)
                 n = ("-n", str(WORKERS))
-                parallel.append(plain_pytest(interpreter, directory, *n, events=False))
+                got.parallel.append(plain_pytest(interpreter, directory, *n, events=False))
                 run, timed = client.run(body)
-                runs.append(phases(client, run, timed))
+                got.runs.append(phases(client, run, timed))
+                run, plain_timed = unforked.run(unforked_body)
+                got.unforked.append(phases(unforked, run, plain_timed))
                 print(
-                    f"({i}/{REPEATS}) serial {serial[-1]:.2f} s, -n {WORKERS} "
-                    f"{parallel[-1].wall_s:.2f} s, testyard {timed.wall_s:.2f} s",
+                    f"({i}/{REPEATS}) serial {got.serial[-1]:.2f} s, -n {WORKERS} "
+                    f"{got.parallel[-1].wall_s:.2f} s, testyard {timed.wall_s:.2f} s, "
+                    f"without fork server {plain_timed.wall_s:.2f} s",
                     flush=True,
                 )
         finally:
             client.close()
-    return serial, parallel, runs
+            unforked.close()
+    return got
 
 
-def report(serial: list[float], parallel: list[Timed], runs: list[Phases], when: str) -> str:
+def report(got: Measured, when: str) -> str:
+    serial, parallel, runs = got.serial, got.parallel, got.runs
+
     def row(name: str, values: list[float]) -> str:
         each = ", ".join(f"{v:.2f}" for v in values)
         return f"| {name} | {statistics.median(values):.2f} | {min(values):.2f} | {each} |"
 
-    def phase(name: str, attribute: str) -> str:
-        return row(name, [getattr(r, attribute) for r in runs])
+    def phase(name: str, attribute: str, of: list[Phases] = runs) -> str:
+        return row(name, [getattr(r, attribute) for r in of])
 
     plain = statistics.median(t.wall_s for t in parallel)
     ours = statistics.median(r.client_s for r in runs)
+    unforked = statistics.median(r.client_s for r in got.unforked)
     best = min(r.client_s for r in runs) - min(t.wall_s for t in parallel)
     lines = [
         f"10 one-second tests in 4 files; median of {REPEATS} alternating repetitions.",
@@ -118,6 +138,12 @@ def report(serial: list[float], parallel: list[Timed], runs: list[Phases], when:
         row("plain `pytest`, serial", serial),
         row(f"plain `pytest -n {WORKERS}`", [t.wall_s for t in parallel]),
         row("- pytest's own session time", [t.session_s for t in parallel]),
+        phase(
+            f"testyard `TESTYARD_FORK_SERVER=false`, `workers: {WORKERS}`: POST -> final status",
+            "client_s",
+            got.unforked,
+        ),
+        phase("- started_at -> first test starts", "to_first_test_s", got.unforked),
         phase(f"testyard, `workers: {WORKERS}`: POST -> final status seen", "client_s"),
         phase("- queued: created_at -> started_at", "queued_s"),
         phase(
@@ -135,6 +161,11 @@ def report(serial: list[float], parallel: list[Timed], runs: list[Phases], when:
         f"{ours - plain:+.2f} s | {'met' if ours - plain <= TARGET_WITHIN_S else 'MISSED'} |",
         f"| the same, best against best | {best:+.2f} s | "
         f"{'met' if best <= TARGET_WITHIN_S else 'MISSED'} |",
+        f"| stretch: testyard faster than plain `pytest -n {WORKERS}` | "
+        f"{ours / plain:.2f} x ({ours:.2f} s / {plain:.2f} s) | "
+        f"{'met' if ours < plain else 'MISSED'} |",
+        f"| the fork server's gain: testyard without it / with it | "
+        f"{unforked / ours:.2f} x ({unforked:.2f} s / {ours:.2f} s) | |",
         "",
         f"`{COMMAND}` on {when}: {os.cpu_count()} CPUs, load average "
         f"{os.getloadavg()[0]:.1f} at the end, Python {platform.python_version()}.",
@@ -145,10 +176,10 @@ def report(serial: list[float], parallel: list[Timed], runs: list[Phases], when:
 def main() -> None:
     root = Path(tempfile.mkdtemp(prefix="bench-startup-"))
     try:
-        serial, parallel, runs = measure(root)
+        got = measure(root)
     finally:
         shutil.rmtree(root, ignore_errors=True)
-    body = report(serial, parallel, runs, datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"))
+    body = report(got, datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"))
     print(f"\n{body}")
     write_section("bench_startup", "Start-up of a parallel run", body)
 

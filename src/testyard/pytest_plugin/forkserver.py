@@ -180,13 +180,18 @@ def serve(address: str) -> NoReturn:
 
 def warm_imports() -> None:
     """Import pytest, its built-in plugins, the plugins every run loads and testyard's
-    own, so that a forked child starts with them.
+    own, so that a forked child starts with them. Whatever cannot be warmed is simply
+    imported later by the child, as usual."""
+    import pytest  # noqa: F401
 
-    Plugins are imported through pytest's assertion-rewriting hook, as pytest itself
+    with contextlib.suppress(Exception):  # pytest's internals moved: runs start slower
+        _warm_plugins()
+
+
+def _warm_plugins() -> None:
+    """Plugins are imported through pytest's assertion-rewriting hook, as pytest itself
     imports them: one imported any other way before pytest starts would draw
-    "Module already imported so cannot be rewritten" (an error under ``-W error``).
-    Whatever cannot be warmed is simply imported later by the child, as usual.
-    """
+    "Module already imported so cannot be rewritten" (an error under ``-W error``)."""
     import importlib
     import pkgutil
     from importlib import metadata
@@ -250,11 +255,18 @@ def _accept(
             os.close(fd)
         conn.close()
         return False
-    pid = os.fork()
+    try:
+        pid = os.fork()
+    except OSError:  # out of processes or memory: the client starts python itself
+        pid = -1
     if pid == 0:
         _child(request, dict(zip(fds, targets, strict=True)))
     for fd in fds:
         os.close(fd)
+    del request  # the run's secrets: not kept here longer than needed
+    if pid < 0:
+        conn.close()
+        return False
     pidfd = os.pidfd_open(pid)
     children[pid] = (conn, pidfd)
     conn.sendall(json.dumps({"pid": pid}).encode() + b"\n")
