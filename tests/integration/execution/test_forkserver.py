@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from testyard.api.app import create_app
-from testyard.config import Settings
 from tests.conftest import ADMIN_PASSWORD
 from tests.factories import make_case, make_project, results_of, run_code, start_run, wait_for_run
 from tests.support.api import Api, login
+from testyard.api.app import create_app
+from testyard.config import Settings
 
 PROBE = """
 import os
