@@ -31,6 +31,7 @@ from testyard.services.errors import ServiceError
 
 router = APIRouter()
 
+BEHIND = "run %s stream: client behind, catching up from the store"
 log = logging.getLogger(__name__)
 
 FIRST_MESSAGE_TIMEOUT_S = 5.0
@@ -167,10 +168,10 @@ class RunStream:
 
     async def _pump(self, live: AsyncIterator[Message], queue: asyncio.Queue[Message]) -> None:
         async for message in live:
-            if self.behind or queue.qsize() >= self.limit:
+            if self.behind or queue.qsize() >= self.limit or message is RECONNECTED:
+                if not self.behind:  # said when it happens: the loop may be stuck sending
+                    log.info(BEHIND, self.run_id)
                 self.behind = True  # dropped; the loop rereads the store
-            elif message is RECONNECTED:
-                self.behind = True
             else:
                 queue.put_nowait(message)
 
@@ -179,7 +180,6 @@ class RunStream:
         quiet_since = last_sync = time.monotonic()
         while not self.finished:
             if self.behind:
-                log.info("run %s stream: client behind, catching up from the store", self.run_id)
                 self.behind = False
                 await self.backfill()
                 last_sync = time.monotonic()
