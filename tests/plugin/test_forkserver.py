@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import textwrap
@@ -264,3 +265,26 @@ def test_the_server_and_its_children_leave_with_the_process_that_started_it(
         child_pid = int(child.stdout.readline())
         parent.kill()
     assert gone(server_pid) and gone(child_pid)
+
+
+def test_a_server_that_takes_no_request_does_not_hang_the_client(
+    server: Server, tmp_path: Path
+) -> None:
+    stuck = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    stuck.bind(str(tmp_path / "stuck"))
+    stuck.listen(8)  # and never accepts: a stopped or overloaded server
+    code = "import os, sys; print(os.getpid(), 'pytest' in sys.modules)"
+    with stuck:
+        client = subprocess.Popen(
+            [str(server.client), "-c", code],
+            cwd=tmp_path,
+            env=server.env(
+                TESTYARD_FORKSERVER_SOCKET=str(tmp_path / "stuck"),
+                TESTYARD_FORKSERVER_TIMEOUT_S="1",
+            ),
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        out, _ = client.communicate(timeout=30)
+    assert client.returncode == 0
+    assert out.split() == [str(client.pid), "False"]  # it started python itself

@@ -34,6 +34,10 @@ from typing import Any, NoReturn
 
 ADDRESS_ENV = "TESTYARD_FORKSERVER_SOCKET"
 PYTHON_ENV = "TESTYARD_FORKSERVER_PYTHON"
+TIMEOUT_ENV = "TESTYARD_FORKSERVER_TIMEOUT_S"
+#: How long the client waits for the server to take its connection before it starts
+#: ``python`` itself (``$TESTYARD_FORKSERVER_TIMEOUT_S`` unless set).
+REPLY_TIMEOUT_S = 30.0
 PR_SET_PDEATHSIG = 1
 PR_SET_DUMPABLE = 4
 HEADER = struct.Struct("!I")
@@ -54,12 +58,20 @@ OWN_MODULES = ("testyard", "testyard.pytest_plugin")
 def client(args: list[str]) -> NoReturn:
     try:
         conn = _connect(os.environ[ADDRESS_ENV])
+        reply = _Lines(conn)
+        # A server that takes no request (stopped, overloaded) must not hang the run;
+        # nothing is sent before it says it took the connection: descriptors queued
+        # on a socket nobody reads would hold the run's pipes open.
+        conn.settimeout(float(os.environ.get(TIMEOUT_ENV) or REPLY_TIMEOUT_S))
+        reply.next()
+        conn.settimeout(None)
         fds = _open_fds(exclude=conn.fileno())
         request = json.dumps({"args": args, "cwd": os.getcwd(), "env": dict(os.environ)})
         body = request.encode("utf-8", "surrogateescape")
         socket.send_fds(conn, [HEADER.pack(len(body)), json.dumps(fds).encode()], fds)
         conn.sendall(body)
-        reply = _Lines(conn)
+        # The server answers the child's pid as soon as it forked, and closes without
+        # one when it did not (a child of a server dying at that moment dies with it).
         child = int(reply.next()["pid"])
     except (OSError, KeyError, ValueError):
         _run_plainly(args)
@@ -236,6 +248,11 @@ def _accept(
 ) -> bool:
     conn, _ = listener.accept()
     conn.settimeout(10)
+    try:
+        conn.sendall(b'{"ready": true}\n')
+    except OSError:  # the client gave up waiting
+        conn.close()
+        return False
     fds: list[int] = []
     try:
         header, fds, _, _ = socket.recv_fds(conn, HEADER.size + 4096, MAX_FDS)
