@@ -52,3 +52,16 @@ def test_a_deep_link_loads_after_a_reload(page: Page) -> None:
     page.goto("/projects")
     page.reload()
     expect(page.get_by_role("heading", name="Projects")).to_be_visible()
+
+
+def test_the_sign_in_page_sends_no_request_without_a_token(page: Page) -> None:
+    refused: list[str] = []
+    page.on("response", lambda r: refused.append(r.url) if r.status == 401 else None)
+    page.goto("/p/1/runs")
+    expect(page.get_by_test_id("login-submit")).to_be_visible()
+    page.get_by_test_id("login-username").fill("admin")
+    page.get_by_test_id("login-password").fill(ADMIN_PASSWORD)
+    page.get_by_test_id("login-submit").click()
+    expect(page.get_by_test_id("user-menu")).to_be_visible()
+    page.wait_for_load_state("networkidle")
+    assert refused == []  # each would flash an error at the user
