@@ -89,7 +89,8 @@ def me(user: CurrentUser) -> UserPublic:
 
 @router.put("/me/password", status_code=status.HTTP_204_NO_CONTENT)
 def change_password(body: PasswordChange, user: CurrentUser, session: SessionDep) -> None:
-    """Change your own password; other login sessions end, API tokens stay."""
+    """Change your own password; every login session ends, this one too (sign in
+    again with the new password); API tokens stay."""
     if not users.check_password(user, body.current_password):
         raise Invalid("current password is wrong", field="current_password")
     users.set_password(session, user, body.new_password)
