@@ -26,6 +26,7 @@ from testyard.execution.forkservers import fork_servers
 from testyard.execution.local import LocalExecutor
 from testyard.execution.protocol import Executor
 from testyard.execution.queue import Dispatcher
+from testyard.execution.warmup import warm_up
 from testyard.notifications.delivery import DeliveryService
 from testyard.scheduling.service import SchedulerService
 from testyard.services import runs
@@ -133,6 +134,7 @@ def start_local_execution(app: FastAPI, settings: Settings) -> None:
         forkservers=fork_servers(settings),
     )
     executor = LocalExecutor(context)
+    warm_up(settings)
     executor.on_done = _dispatch(app, settings, executor).wake
 
 

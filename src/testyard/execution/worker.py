@@ -27,6 +27,7 @@ from testyard.execution.celery_app import make_celery
 from testyard.execution.context import ExecutionContext
 from testyard.execution.forkservers import fork_servers
 from testyard.execution.shard_driver import ShardDriver
+from testyard.execution.warmup import warm_up
 from testyard.services import workers
 
 log = logging.getLogger(__name__)
@@ -125,6 +126,7 @@ def run_worker(
     finishes first)."""
     name = name or f"{socket.gethostname()}-{os.getpid()}"
     runtime = WorkerRuntime(settings, name, slots or os.cpu_count() or 1)
+    warm_up(settings)
     app = make_celery(settings, runtime.run_shard)
     beats = threading.Thread(target=runtime.heartbeat_forever, name="heartbeat", daemon=True)
 
