@@ -26,13 +26,12 @@ from testyard.config import Settings
 from testyard.execution import command
 from testyard.execution.process import Limits, RunAs, wrap
 from testyard.execution.runtime import FORKSERVER
+from testyard.pytest_plugin.forkserver import ADDRESS_ENV, PYTHON_ENV
 
 log = logging.getLogger(__name__)
 
 #: How long a run waits for a new fork server to be ready before starting as usual.
 READY_TIMEOUT_S = 5.0
-SOCKET_ENV = "TESTYARD_FORKSERVER_SOCKET"
-PYTHON_ENV = "TESTYARD_FORKSERVER_PYTHON"
 
 
 @dataclass(frozen=True)
@@ -44,7 +43,7 @@ class Launch:
     python: Path
 
     def environment(self) -> dict[str, str]:
-        return {SOCKET_ENV: str(self.socket), PYTHON_ENV: str(self.python)}
+        return {ADDRESS_ENV: str(self.socket), PYTHON_ENV: str(self.python)}
 
 
 class ForkServers:

@@ -16,12 +16,12 @@ from typing import Any
 
 import pytest
 
-#: The socket of the run's fork server; without it workers start as usual.
-SOCKET_ENV = "TESTYARD_FORKSERVER_SOCKET"
+from testyard.pytest_plugin.forkserver import ADDRESS_ENV
+
 CLIENT = Path(__file__).with_name("forkserver.py")
 
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_setupnodes(config: pytest.Config, specs: list[Any]) -> None:
-    if os.environ.get(SOCKET_ENV) and os.access(CLIENT, os.X_OK):
+    if os.environ.get(ADDRESS_ENV) and os.access(CLIENT, os.X_OK):  # a run with a server
         sys.executable = str(CLIENT)
