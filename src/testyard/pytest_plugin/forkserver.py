@@ -4,8 +4,9 @@ forking a ready child for each pytest process of a run (the controller and every
 xdist worker), so none of them pays interpreter start-up and imports.
 
 Two roles in one standard-library-only file, which testyard copies to the run's
-runtime directory and runs by path, never imports (a ``testyard`` module imported
-before pytest starts could not be assertion-rewritten):
+runtime directory and runs by path (the server process must not import it as a
+``testyard`` module: one imported before pytest starts could not be
+assertion-rewritten); testyard itself imports it only for its constants:
 
 ``python forkserver.py serve SOCKET``
     The server, started by testyard once per run environment and user (see
