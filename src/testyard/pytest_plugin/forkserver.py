@@ -31,6 +31,7 @@ import signal
 import socket
 import struct
 import sys
+import time
 from typing import Any, NoReturn
 
 ADDRESS_ENV = "TESTYARD_FORKSERVER_SOCKET"
@@ -171,22 +172,22 @@ def serve(address: str) -> NoReturn:
     selector = selectors.DefaultSelector()
     selector.register(listener, selectors.EVENT_READ, "listener")
     children: dict[int, tuple[socket.socket, int]] = {}  # pid -> (client, pidfd)
-    idle_since = _now()
+    idle_since = time.monotonic()
     while True:
         for key, _ in selector.select(timeout=1.0):
             if key.data == "listener":
                 started = _accept(listener, selector, children)
                 if started:
-                    idle_since = _now()
+                    idle_since = time.monotonic()
             elif key.data[0] == "client":  # closed: the client is gone, so is the child
                 _kill_group(key.data[1])
                 selector.unregister(key.fileobj)
             else:
                 _reap(key.data[1], selector, children)
-                idle_since = _now()
+                idle_since = time.monotonic()
         if os.getppid() != parent:  # testyard is gone; children die with us
             os._exit(0)
-        if not children and _now() - idle_since > IDLE_EXIT_S:
+        if not children and time.monotonic() - idle_since > IDLE_EXIT_S:
             os.unlink(address)
             os._exit(0)
 
@@ -236,12 +237,6 @@ def _warm_plugins() -> None:
         sys.meta_path.remove(hook)
 
 
-def _now() -> float:
-    import time
-
-    return time.monotonic()
-
-
 def _accept(
     listener: socket.socket,
     selector: selectors.BaseSelector,
@@ -287,7 +282,8 @@ def _accept(
         return False
     pidfd = os.pidfd_open(pid)
     children[pid] = (conn, pidfd)
-    conn.sendall(json.dumps({"pid": pid}).encode() + b"\n")
+    with contextlib.suppress(OSError):  # a client gone already: seen as closed below
+        conn.sendall(json.dumps({"pid": pid}).encode() + b"\n")
     selector.register(conn, selectors.EVENT_READ, ("client", pid))
     selector.register(pidfd, selectors.EVENT_READ, ("child", pid))
     return True
@@ -304,11 +300,8 @@ def _reap(
     children: dict[int, tuple[socket.socket, int]],
 ) -> None:
     conn, pidfd = children.pop(pid)
-    _, status = os.waitpid(pid, 0)
-    if os.WIFSIGNALED(status):
-        reply = {"signal": os.WTERMSIG(status)}
-    else:
-        reply = {"exit": os.waitstatus_to_exitcode(status)}
+    code = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])  # -N: killed by signal N
+    reply = {"signal": -code} if code < 0 else {"exit": code}
     selector.unregister(pidfd)
     os.close(pidfd)
     with contextlib.suppress(KeyError):  # unless the client already left
